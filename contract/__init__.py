@@ -1,0 +1,1 @@
+"""The event contract: what every event of the ledger says, and how it is encoded."""
