@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from shixin.stack import cli as stack_cli
+
 app = typer.Typer(
     name="shixin",
     help="Ledger of joint credit sanctions against dishonest judgment debtors.",
@@ -12,3 +14,5 @@ app = typer.Typer(
 )
 
 # Each part of the product registers its own commands below, one line each.
+app.add_typer(stack_cli.app, name="stack")
+app.add_typer(stack_cli.topics_app, name="topics")
