@@ -1,0 +1,1 @@
+"""The pure decision core: legal time, policy as data, listing state, obligations."""
