@@ -1,0 +1,201 @@
+"""`shixin publish` and `shixin generate`."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_MIN_BYTES = 4_000_000  # a few thousand listings or lifecycles
+
+
+def publish(
+    files: Annotated[
+        list[Path],
+        typer.Argument(help="JSON Lines or CSV files of listings or lifecycles."),
+    ],
+    all_or_nothing: Annotated[
+        bool,
+        typer.Option(
+            "--all-or-nothing",
+            help="Publish each file in one Kafka transaction, or nothing of it.",
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and convert; produce nothing.")
+    ] = False,
+) -> None:
+    """Validate input files and publish their events to the ledger.
+
+    Exit status: 0 all published, 1 some records rejected (see <file>.rejects.csv),
+    2 a delivery failure or an interruption (Ctrl-C, SIGTERM).
+    """
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from producers.publish import (
+        EXIT_DELIVERY,
+        Interrupted,
+        StopFlag,
+        exit_code,
+        publish_files,
+    )
+    from shixin.settings import get_settings
+
+    settings = get_settings()
+    _configure_logging(settings.log_level)
+    console = Console(stderr=True)
+    for path in files:
+        if not path.is_file():
+            console.print(f"[red]cannot publish {str(path)!r}: no such file[/red]")
+            raise typer.Exit(EXIT_DELIVERY)
+
+    stop = StopFlag()
+    _install_signal_handlers(stop)
+
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not console.is_terminal,
+        transient=True,
+    )
+    task: list[int] = []
+
+    def on_file(path: Path) -> None:
+        size = path.stat().st_size
+        progress.update(task[0], description=path.name, total=size, completed=0)
+        progress.update(task[0], visible=size >= PROGRESS_MIN_BYTES)
+
+    def on_record(record: object) -> None:
+        end = getattr(record, "end", 0)
+        if end:
+            progress.update(task[0], completed=end)
+
+    try:
+        with progress:
+            task.append(progress.add_task("", total=None, visible=False))
+            reports = publish_files(
+                files,
+                settings=settings,
+                all_or_nothing=all_or_nothing,
+                dry_run=dry_run,
+                stop=stop,
+                on_record=on_record,
+                on_file=on_file,
+            )
+    except Interrupted:
+        console.print("[red]aborted: queued messages dropped, delivery unknown[/red]")
+        raise typer.Exit(EXIT_DELIVERY) from None
+
+    _print_summary(console, reports, dry_run=dry_run, all_or_nothing=all_or_nothing)
+    raise typer.Exit(exit_code(reports))
+
+
+def _install_signal_handlers(stop: object) -> None:
+    """First Ctrl-C or SIGTERM: stop reading, flush, report. Second: abort now."""
+    from producers.publish import Interrupted
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if getattr(stop, "requested", False):
+            raise Interrupted(f"second {name}")
+        stop.requested = True  # type: ignore[attr-defined]
+        stop.signal_name = name  # type: ignore[attr-defined]
+        print(f"\n{name}: finishing and flushing; send again to abort", file=sys.stderr)
+
+    signal.signal(signal.SIGINT, handle)
+    signal.signal(signal.SIGTERM, handle)
+
+
+def _print_summary(
+    console: object, reports: list, *, dry_run: bool, all_or_nothing: bool
+) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    assert isinstance(console, Console)
+    table = Table(title="dry run: nothing produced" if dry_run else "published")
+    for column in (
+        "file",
+        "records",
+        "rejected",
+        "events",
+        "duplicates",
+        "events/s",
+        "status",
+    ):
+        table.add_column(
+            column, justify="left" if column in ("file", "status") else "right"
+        )
+    for r in reports:
+        if r.delivery_error:
+            status = f"[red]delivery failed: {r.delivery_error}[/red]"
+        elif r.interrupted:
+            status = "[red]interrupted[/red]"
+        elif all_or_nothing and not dry_run and not r.committed:
+            status = "[yellow]nothing published (rejects)[/yellow]"
+        elif r.rejected:
+            status = f"[yellow]rejects in {r.rejects_file}[/yellow]"
+        else:
+            status = "ok"
+        table.add_row(
+            str(r.path),
+            str(r.records),
+            str(r.rejected),
+            str(r.events),
+            str(r.duplicates),
+            f"{r.rate:,.0f}",
+            status,
+        )
+    Console().print(table)
+    for r in reports:
+        for topic, count in sorted(r.by_topic.items()):
+            logger.info("file=%s topic=%s events=%d", r.path.name, topic, count)
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def generate(
+    listings: Annotated[
+        int, typer.Option("--listings", min=1, help="How many listings.")
+    ],
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same bytes.")] = 1,
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="Directory for listings.jsonl, lifecycles.jsonl."),
+    ] = Path("."),
+) -> None:
+    """Write a realistic, deterministic workload in the formats of data/."""
+    import time
+
+    from producers.generate import generate_files
+
+    started = time.perf_counter()
+    counts = generate_files(out, listings=listings, seed=seed)
+    seconds = time.perf_counter() - started
+    typer.echo(
+        f"wrote {counts.listings} listings, {counts.lifecycles} lifecycles,"
+        f" {counts.events} lifecycle events to {out} in {seconds:.1f}s"
+    )

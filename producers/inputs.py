@@ -1,0 +1,308 @@
+"""Reading input files: published listings and lifecycles, as JSON Lines or CSV.
+
+A file holds one kind of record, recognised by its keys: a listing (失信名单条目) as the
+platform publishes it, or a lifecycle (one case's acts in order). CSV listings take
+the platform's Chinese labels (RULES.md §5) or the snake_case keys of the JSON files;
+CSV lifecycles hold one row per act and are grouped by `lifecycle_id`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+LISTING = "listing"
+LIFECYCLE = "lifecycle"
+
+# Platform labels (and platform JSON keys) → the snake_case keys of the sample files.
+LISTING_LABELS: dict[str, str] = {
+    "记录编号": "platform_record_id",
+    "id": "platform_record_id",
+    "被执行人姓名/名称": "debtor_name",
+    "iname": "debtor_name",
+    "案号": "case_number",
+    "caseCode": "case_number",
+    "年龄": "age",
+    "性别": "gender",
+    "sexy": "gender",
+    "身份证号码/组织机构代码": "card_number",
+    "cardNum": "card_number",
+    "法定代表人或者负责人姓名": "legal_representative",
+    "businessEntity": "legal_representative",
+    "执行法院": "executing_court",
+    "courtName": "executing_court",
+    "省份": "province",
+    "areaName": "province",
+    "partyTypeName": "party_type_code",
+    "执行依据文号": "enforcement_basis_number",
+    "gistId": "enforcement_basis_number",
+    "立案时间": "filing_date",
+    "regDate": "filing_date",
+    "做出执行依据单位": "enforcement_basis_issuer",
+    "gistUnit": "enforcement_basis_issuer",
+    "生效法律文书确定的义务": "obligations",
+    "duty": "obligations",
+    "被执行人的履行情况": "performance_status",
+    "performance": "performance_status",
+    "已履行": "performed_part",
+    "performedPart": "performed_part",
+    "未履行": "unperformed_part",
+    "unperformPart": "unperformed_part",
+    "失信被执行人行为具体情形": "dishonest_conduct",
+    "disruptTypeName": "dishonest_conduct",
+    "发布时间": "publish_date",
+    "publishDate": "publish_date",
+}
+LISTING_INT_FIELDS = ("platform_record_id", "age")
+LIFECYCLE_DEBTOR_COLUMNS = {
+    "debtor_name": "name",
+    "debtor_entity_type": "entity_type",
+    "debtor_id_number": "id_number",
+    "debtor_published_card_number": "published_card_number",
+    "debtor_legal_representative": "legal_representative",
+    "debtor_legal_rep_id_number": "legal_rep_id_number",
+}
+LIFECYCLE_HEAD_COLUMNS = (
+    "lifecycle_id",
+    "platform_record_id",
+    "case_number",
+    "jurisdiction",
+    "timezone",
+    "scenario",
+    "summary",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """One reason a record cannot be published, in the rejects file's columns."""
+
+    line: int
+    record_id: str
+    field: str
+    value: str
+    reason: str
+
+
+@dataclass(slots=True)
+class InputRecord:
+    """One record read from a file: its kind and fields, or why it could not be read."""
+
+    line: int
+    end: int  # byte offset after the record, for progress
+    kind: str | None
+    obj: dict[str, Any] | None
+    record_id: str
+    reject: Reject | None = None
+
+
+def detect_kind(obj: dict[str, Any]) -> str | None:
+    """`lifecycle` or `listing` from the keys of one record; None if neither."""
+    if "events" in obj and "lifecycle_id" in obj:
+        return LIFECYCLE
+    if "case_number" in obj and ("debtor_name" in obj or "platform_record_id" in obj):
+        return LISTING
+    return None
+
+
+def record_id_of(kind: str | None, obj: dict[str, Any]) -> str:
+    key = "lifecycle_id" if kind == LIFECYCLE else "platform_record_id"
+    value = obj.get(key)
+    return "" if value is None else str(value)
+
+
+def read_records(path: Path) -> Iterator[InputRecord]:
+    """Every record of `path`, in file order; unreadable ones carry a `Reject`."""
+    if path.suffix.lower() == ".csv":
+        yield from _read_csv(path)
+    else:
+        yield from _read_jsonl(path)
+
+
+def _read_jsonl(path: Path) -> Iterator[InputRecord]:
+    offset = 0
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            offset += len(raw)
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw)
+            except ValueError as exc:
+                yield _unreadable(number, offset, "(line)", raw, f"not JSON: {exc}")
+                continue
+            if not isinstance(obj, dict):
+                reason = f"expected a JSON object, got {type(obj).__name__}"
+                yield _unreadable(number, offset, "(line)", raw, reason)
+                continue
+            kind = detect_kind(obj)
+            record_id = record_id_of(kind, obj)
+            if kind is None:
+                yield InputRecord(
+                    number,
+                    offset,
+                    None,
+                    obj,
+                    record_id,
+                    Reject(
+                        number,
+                        record_id,
+                        "(keys)",
+                        ",".join(sorted(obj))[:200],
+                        "neither a listing (case_number, debtor_name) nor a lifecycle"
+                        " (lifecycle_id, events)",
+                    ),
+                )
+                continue
+            yield InputRecord(number, offset, kind, obj, record_id)
+
+
+def _unreadable(
+    number: int, offset: int, field: str, raw: bytes | str, reason: str
+) -> InputRecord:
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    reject = Reject(number, "", field, text.strip()[:200], reason)
+    return InputRecord(number, offset, None, None, "", reject)
+
+
+def _read_csv(path: Path) -> Iterator[InputRecord]:
+    with path.open("r", encoding="utf-8-sig", newline="") as f:
+        reader = csv.DictReader(f)
+        columns = [c.strip() for c in reader.fieldnames or []]
+        reader.fieldnames = columns
+        if "lifecycle_id" in columns and "type" in columns:
+            yield from _lifecycle_rows(path, reader)
+        else:
+            yield from _listing_rows(path, reader)
+
+
+def _listing_rows(path: Path, reader: csv.DictReader[str]) -> Iterator[InputRecord]:
+    size = path.stat().st_size
+    for row in reader:
+        number = reader.line_num
+        obj: dict[str, Any] = {}
+        for column, value in row.items():
+            if column is None:
+                continue
+            obj[LISTING_LABELS.get(column, column)] = value
+        record_id = str(obj.get("platform_record_id") or "")
+        reject = _coerce_listing(number, record_id, obj)
+        kind = LISTING if reject is None else None
+        yield InputRecord(number, size, kind, obj, record_id, reject)
+
+
+def _coerce_listing(number: int, record_id: str, obj: dict[str, Any]) -> Reject | None:
+    """Give CSV cells the JSON types of the sample files."""
+    if "case_number" not in obj:
+        return Reject(
+            number, record_id, "案号", "", "column missing: 案号 / case_number"
+        )
+    for name in LISTING_INT_FIELDS:
+        value = obj.get(name)
+        if value is None or value == "":
+            continue
+        try:
+            obj[name] = int(str(value).strip())
+        except ValueError:
+            return Reject(number, record_id, name, str(value), "expected an integer")
+    raw = obj.get("_synthetic")
+    if isinstance(raw, str):
+        if not raw.strip():
+            del obj["_synthetic"]
+        else:
+            try:
+                obj["_synthetic"] = json.loads(raw)
+            except ValueError as exc:
+                return Reject(
+                    number, record_id, "_synthetic", raw[:200], f"not JSON: {exc}"
+                )
+    return None
+
+
+def _lifecycle_rows(path: Path, reader: csv.DictReader[str]) -> Iterator[InputRecord]:
+    size = path.stat().st_size
+    current: dict[str, Any] | None = None
+    start = 0
+    reject: Reject | None = None
+
+    for row in reader:
+        number = reader.line_num
+        lifecycle_id = (row.get("lifecycle_id") or "").strip()
+        if current is not None and lifecycle_id != current["lifecycle_id"]:
+            yield _lifecycle_record(start, size, current, reject)
+            current = None
+        if current is None:
+            current, start, reject = _lifecycle_head(row), number, None
+        event, problem = _lifecycle_event(number, lifecycle_id, row)
+        if problem is not None and reject is None:
+            reject = problem
+        if event is not None:
+            current["events"].append(event)
+
+    if current is not None:
+        yield _lifecycle_record(start, size, current, reject)
+
+
+def _lifecycle_record(
+    start: int, size: int, obj: dict[str, Any], reject: Reject | None
+) -> InputRecord:
+    kind = LIFECYCLE if reject is None else None
+    return InputRecord(start, size, kind, obj, str(obj["lifecycle_id"]), reject)
+
+
+def _lifecycle_head(row: dict[str, str]) -> dict[str, Any]:
+    head: dict[str, Any] = {
+        c: row[c] for c in LIFECYCLE_HEAD_COLUMNS if row.get(c) not in (None, "")
+    }
+    head["lifecycle_id"] = (row.get("lifecycle_id") or "").strip()
+    if isinstance(head.get("platform_record_id"), str):
+        try:
+            head["platform_record_id"] = int(head["platform_record_id"])
+        except ValueError:
+            pass  # the contract's validation names it
+    head["debtor"] = {
+        key: row[c]
+        for c, key in LIFECYCLE_DEBTOR_COLUMNS.items()
+        if row.get(c) not in (None, "")
+    }
+    head["events"] = []
+    return head
+
+
+def _lifecycle_event(
+    number: int, lifecycle_id: str, row: dict[str, str]
+) -> tuple[dict[str, Any] | None, Reject | None]:
+    actor = {"kind": row.get("actor_kind") or ""}
+    for column, key in (("actor_code", "code"), ("actor_name", "name")):
+        if row.get(column):
+            actor[key] = row[column]
+    payload_text = row.get("payload") or "{}"
+    try:
+        payload = json.loads(payload_text)
+    except ValueError as exc:
+        return None, Reject(
+            number, lifecycle_id, "payload", payload_text[:200], f"not JSON: {exc}"
+        )
+    seq_text = (row.get("seq") or "").strip()
+    try:
+        seq: int | str = int(seq_text)
+    except ValueError:
+        return None, Reject(
+            number, lifecycle_id, "seq", seq_text, "expected an integer"
+        )
+    event = {
+        "seq": seq,
+        "event_id": row.get("event_id") or "",
+        "type": row.get("type") or "",
+        "at": row.get("at") or "",
+        "actor": actor,
+        "payload": payload,
+    }
+    return event, None
