@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from processors import cli as processors_cli
 from shixin.stack import cli as stack_cli
 
 app = typer.Typer(
@@ -16,3 +17,5 @@ app = typer.Typer(
 # Each part of the product registers its own commands below, one line each.
 app.add_typer(stack_cli.app, name="stack")
 app.add_typer(stack_cli.topics_app, name="topics")
+app.command("process")(processors_cli.process)
+app.add_typer(processors_cli.clock_app, name="clock")

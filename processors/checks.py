@@ -1,0 +1,97 @@
+"""Start-up checks of the processors, made with an admin client before faust runs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from shixin.settings import Settings
+
+logger = logging.getLogger(__name__)
+TIMEOUT = 30.0
+
+
+class StartupError(RuntimeError):
+    """The processors cannot start on these topics."""
+
+
+class CopartitioningError(StartupError):
+    """Input topics whose partition counts differ: one listing would not meet itself."""
+
+
+def partition_counts(
+    settings: Settings, topics: Sequence[str]
+) -> dict[str, int | None]:
+    """Partition count of each topic; None for a topic that does not exist."""
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+    metadata = admin.list_topics(timeout=TIMEOUT)
+    counts: dict[str, int | None] = {}
+    for name in topics:
+        found = metadata.topics.get(name)
+        ok = found is not None and found.error is None
+        counts[name] = len(found.partitions) if ok and found is not None else None
+    return counts
+
+
+def check_copartitioned(settings: Settings, topics: Sequence[str]) -> int:
+    """The common partition count of `topics`; raises if one is missing or differs.
+
+    The faust tables are created with `settings.topic_partitions` partitions, so the
+    inputs must have exactly that many too.
+    """
+    counts = partition_counts(settings, topics)
+    listed = ", ".join(f"{name}={count}" for name, count in counts.items())
+
+    missing = [name for name, count in counts.items() if count is None]
+    if missing:
+        raise StartupError(
+            f"cannot start the processors: input topics {missing} do not exist "
+            f"(partition counts: {listed}); run `shixin stack up` or "
+            "`shixin stack topics` first"
+        )
+    distinct = set(counts.values())
+    if len(distinct) > 1:
+        raise CopartitioningError(
+            f"input topics are not co-partitioned: {listed}; every ledger topic "
+            "needs the same partition count so one listing's events meet in one "
+            "partition number"
+        )
+    (count,) = distinct
+    assert count is not None
+    if count != settings.topic_partitions:
+        raise CopartitioningError(
+            f"input topics have {count} partitions ({listed}) but TOPIC_PARTITIONS "
+            f"is {settings.topic_partitions}; the tables must have as many "
+            "partitions as the input"
+        )
+    logger.debug("co-partitioned topics=%s partitions=%d", list(counts), count)
+    return count
+
+
+def end_offsets(
+    settings: Settings, topics: Sequence[str]
+) -> dict[tuple[str, int], int]:
+    """The end offset (next offset to be written) of every partition of `topics`."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "group.id": "shixin-processors-end-offsets",
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        ends: dict[tuple[str, int], int] = {}
+        metadata = consumer.list_topics(timeout=TIMEOUT)
+        for name in topics:
+            for partition in sorted(metadata.topics[name].partitions):
+                _low, high = consumer.get_watermark_offsets(
+                    TopicPartition(name, partition), timeout=TIMEOUT
+                )
+                ends[(name, partition)] = high
+        return ends
+    finally:
+        consumer.close()

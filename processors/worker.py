@@ -1,0 +1,341 @@
+"""The faust worker of the processors: agent, tables, timekeeper and caught-up watch.
+
+One agent consumes the court, agency, publisher and clock topics (raw bytes) and hands
+every message to `processors.core.Processor`, which calls the rules engine. The three
+tables are changelog-backed with as many partitions as the input topics, so faust's
+assignor gives partition number p of every input topic and of every table to the same
+worker: a restarted or moved worker recovers the listings of its partitions from the
+changelogs before it consumes again.
+
+Delivery is at-least-once: faust flushes the producer (derived events and changelog
+writes) before it commits the input offsets (`Consumer._commit_offsets`), so a crash
+can only make the worker redo events whose outputs are already in the log; derived
+event ids are deterministic, so such a duplicate carries the same id and is harmless
+downstream.
+
+Two faust features are deliberately NOT used, because of open upstream defects:
+
+- `processing_guarantee="exactly_once"`: duplicates after a kill and restart even for
+  read_committed consumers (faust-streaming/faust#517), crashes and duplicated events
+  on rebalance (faust-streaming/faust#323), producer writes outside the transaction
+  (faust-streaming/faust#177), long-running workers failing (faust-streaming/faust#136).
+- agent `concurrency>1`: offsets committed past a message still being processed, so a
+  kill loses it (robinhood/faust#682, faust-streaming/faust#606, fix proposed in
+  faust-streaming/faust#707), and actors of one partition would no longer see one
+  listing's events in log order.
+
+Known upstream risk we live with: after a recovery, gaps in acked offsets can block
+commits (faust-streaming/faust#596); the worker then redoes more events after a crash,
+which at-least-once with deterministic ids tolerates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import faust
+from faust.types import TP
+
+from processors.checks import check_copartitioned, end_offsets
+from processors.clock import tick_messages
+from processors.core import Engine, Processor, Record
+from processors.metrics import Metrics
+from shixin.settings import Settings
+from shixin.topics import Topics
+
+logger = logging.getLogger(__name__)
+
+CAUGHT_UP_POLL = 0.2  # seconds between two looks at the positions
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    until_caught_up: bool = False
+    metrics_file: Path | None = None
+    metrics_interval: float = 10.0
+    timekeeper: bool = True
+    loglevel: str = "warning"
+    app_id: str | None = None  # default: "<topic prefix>.processors"
+    standby_replicas: int = 1
+
+
+def app_id(settings: Settings, options: WorkerOptions) -> str:
+    """The consumer group and the prefix of faust's internal topics."""
+    return options.app_id or f"{settings.topic_prefix}.processors"
+
+
+class ProcessorWorker:
+    """One faust app wired to the processor; `run()` blocks until the worker stops."""
+
+    def __init__(
+        self, settings: Settings, options: WorkerOptions, engine: Engine | None = None
+    ) -> None:
+        self.settings = settings
+        self._engine = engine
+        self.options = options
+        self.topics = Topics.for_settings(settings)
+        self.metrics = Metrics()
+        self.ends: dict[tuple[str, int], int] = {}
+        self.positions: dict[tuple[str, int], int] = {}  # next offset, processed
+        self.caught_up = False
+        self.exit_code = 0
+        self._recovered_logged = False
+        self.app = self._build_app()
+
+    def _build_app(self) -> faust.App:
+        settings, options, topics = self.settings, self.options, self.topics
+        partitions = settings.topic_partitions
+        brokers = [f"kafka://{h}" for h in settings.bootstrap_servers.split(",")]
+        app = faust.App(
+            app_id(settings, options),
+            broker=brokers,
+            store="memory://",
+            topic_partitions=partitions,
+            processing_guarantee="at_least_once",  # see the module docstring
+            consumer_auto_offset_reset="earliest",
+            table_standby_replicas=options.standby_replicas,
+            web_enabled=False,
+            producer_acks=-1,
+            autodiscover=False,
+        )
+
+        def raw_topic(*names: str) -> Any:
+            return app.topic(
+                *names,
+                key_type=bytes,
+                value_type=bytes,
+                key_serializer="raw",
+                value_serializer="raw",
+                partitions=partitions,
+            )
+
+        ledger = raw_topic(*topics.ledger)
+        clock_topic = topics.clock
+
+        def table(name: str) -> Any:
+            return app.Table(
+                name,
+                default=None,
+                partitions=partitions,  # co-partitioned with the input topics
+                key_type=str,
+                key_serializer="json",
+                value_serializer="json",
+            )
+
+        listings, open_index, clock = (
+            table("listings"),
+            table("open-index"),
+            table("clock"),
+        )
+        self.processor = Processor(
+            topics,
+            listings,
+            open_index,
+            clock,
+            engine=self._engine,
+            metrics=self.metrics,
+        )
+        producer_send = app.producer.send
+
+        @app.agent(ledger, name=f"{app.conf.id}.ledger")
+        async def process(stream: faust.Stream) -> None:
+            async for event in stream.events():
+                message = event.message
+                record = Record(
+                    topic=message.topic,
+                    partition=message.partition,
+                    offset=message.offset,
+                    broker_time=datetime.fromtimestamp(message.timestamp, tz=UTC),
+                    key=message.key,
+                    value=message.value,
+                )
+                for out in self.processor.handle(record):
+                    future = await producer_send(
+                        out.topic, out.key, out.value, out.partition, None, out.headers
+                    )
+                    future.add_done_callback(self._on_delivered)
+                self.positions[(message.topic, message.partition)] = message.offset + 1
+
+        @app.on_partitions_assigned.connect
+        async def on_assigned(sender: Any, assigned: set[TP], **kwargs: Any) -> None:
+            self.processor.forget_partitions()
+            self._recovered_logged = False
+            numbers = sorted(
+                {tp.partition for tp in assigned if tp.topic == clock_topic}
+            )
+            logger.info("assigned partitions=%s", ",".join(map(str, numbers)))
+
+        @app.on_partitions_revoked.connect
+        async def on_revoked(sender: Any, revoked: set[TP], **kwargs: Any) -> None:
+            self.processor.forget_partitions()
+            for tp in revoked:
+                self.positions.pop((tp.topic, tp.partition), None)
+
+        @app.timer(interval=CAUGHT_UP_POLL)
+        async def watch() -> None:
+            await self._watch()
+
+        @app.timer(interval=options.metrics_interval)
+        async def report() -> None:
+            self._report()
+
+        if options.timekeeper:
+
+            @app.timer(interval=settings.clock_interval_seconds, on_leader=True)
+            async def timekeeper() -> None:
+                await self._tick(datetime.now(tz=UTC).replace(microsecond=0))
+
+        return app
+
+    def _on_delivered(self, future: asyncio.Future) -> None:
+        if future.cancelled():
+            return
+        exc = future.exception()
+        if exc is None:
+            return
+        # a lost derived event must not be committed over: stop before the commit
+        logger.error("delivery failed error=%r; stopping the worker", exc)
+        self.exit_code = 1
+        self.app.consumer.stop_flow()
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    async def _tick(self, instant: datetime) -> None:
+        """Timekeeper: the tick of `instant` into every clock partition."""
+        for partition, key, value in tick_messages(
+            instant, self.settings.topic_partitions
+        ):
+            future = await self.app.producer.send(
+                self.topics.clock, key, value, partition, None, None
+            )
+            future.add_done_callback(self._on_delivered)
+        await self.app.producer.flush()
+        logger.info("ticked instant=%s", instant.isoformat())
+
+    def _recovered(self) -> bool:
+        app = self.app
+        if app.rebalancing or not app.tables.recovery.completed.is_set():
+            return False
+        if not self._recovered_logged:
+            self._recovered_logged = True
+            logger.info(
+                "recovered listings=%d open_listings=%d",
+                len(self.processor.listings),
+                len(self.processor.open_index),
+            )
+        return True
+
+    def _assigned_inputs(self) -> set[TP]:
+        ledger = set(self.topics.ledger)
+        return {tp for tp in self.app.consumer.assignment() if tp.topic in ledger}
+
+    def _behind(self, assigned: set[TP]) -> list[TP]:
+        """Assigned input partitions whose processed position is before the end
+        offset read at start (a committed offset counts as processed)."""
+        committed = self.app.consumer._committed_offset
+        behind = []
+        for tp in assigned:
+            key = (tp.topic, tp.partition)
+            position = max(self.positions.get(key, 0), committed.get(tp) or 0)
+            if position < self.ends.get(key, 0):
+                behind.append(tp)
+        return behind
+
+    async def _watch(self) -> None:
+        if not self._recovered():
+            return
+        if not self.options.until_caught_up or self.caught_up:
+            return
+        assigned = self._assigned_inputs()
+        if not assigned or self._behind(assigned):
+            return
+
+        # processed up to the ends: flush the derived events, then commit, then
+        # make sure the commit covers every end (the last ack may lag one poll)
+        await self.app.producer.flush()
+        await self.app.consumer.commit()
+        committed = self.app.consumer._committed_offset
+        uncommitted = [
+            tp
+            for tp in assigned
+            if (committed.get(tp) or 0) < self.ends.get((tp.topic, tp.partition), 0)
+        ]
+        if uncommitted:
+            logger.debug("caught up; commit pending partitions=%d", len(uncommitted))
+            return
+
+        self.caught_up = True
+        self._report()
+        logger.info(
+            "caught up partitions=%d processed=%d; stopping",
+            len(assigned),
+            self.metrics.processed,
+        )
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    def lag(self) -> dict[str, int]:
+        lag: dict[str, int] = {}
+        consumer = self.app.consumer
+        for tp in self._assigned_inputs():
+            try:
+                high = consumer.highwater(tp)
+            except Exception:  # no fetch response yet for this partition
+                continue
+            if high is None:
+                continue
+            done = self.positions.get((tp.topic, tp.partition))
+            if done is None:
+                done = consumer._committed_offset.get(tp) or 0
+            lag[f"{tp.topic}/{tp.partition}"] = max(0, high - done)
+        return lag
+
+    def _report(self) -> None:
+        lag = self.lag()
+        self.metrics.log(lag)
+        if self.options.metrics_file is not None:
+            self.metrics.write(self.options.metrics_file, lag)
+
+    def run(self) -> int:
+        """Check the topics, start faust, block until the worker stops."""
+        partitions = check_copartitioned(self.settings, self.topics.ledger)
+        if self.options.until_caught_up:
+            self.ends = end_offsets(self.settings, self.topics.ledger)
+        logger.info(
+            "starting app_id=%s partitions=%d until_caught_up=%s ends=%d",
+            self.app.conf.id,
+            partitions,
+            self.options.until_caught_up,
+            sum(self.ends.values()),
+        )
+        worker = faust.Worker(
+            self.app,
+            loglevel=self.options.loglevel,
+            quiet=True,
+            redirect_stdouts=False,
+        )
+        _quiet_libraries(self.options.loglevel)
+        try:
+            worker.execute_from_commandline()
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+            return code or self.exit_code
+        return self.exit_code
+
+
+def _quiet_libraries(loglevel: str) -> None:
+    """faust, mode and aiokafka log at info what operators need not see."""
+    level = logging.getLevelName(loglevel.upper())
+    floor = max(level if isinstance(level, int) else logging.WARNING, logging.WARNING)
+    for name in ("faust", "mode", "aiokafka"):
+        logging.getLogger(name).setLevel(floor)
+
+
+def run(settings: Settings, options: WorkerOptions) -> int:
+    """Run one processor worker; returns its exit status."""
+    return ProcessorWorker(settings, options).run()
