@@ -1,0 +1,1 @@
+"""Replay and audit: rebuild every query table from the log alone, and compare."""
