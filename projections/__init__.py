@@ -1,0 +1,1 @@
+"""Projections: PostgreSQL query tables built from the ledger, exactly once."""

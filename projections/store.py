@@ -1,0 +1,328 @@
+"""The projection store: applies batches of events to the query tables of a schema.
+
+`apply_batch` is the one entry point both the Kafka projector and the replayer use;
+it knows nothing of Kafka. It runs inside the caller's transaction, so the caller
+can commit its own bookkeeping (consumer offsets) atomically with the rows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from contract.event import LedgerEvent, Position
+from projections import rows
+from projections.rows import (
+    KIND_TABLES,
+    PRIMARY_TABLE,
+    TABLE_COLUMNS,
+    TABLE_KEYS,
+    EntityChange,
+    Fact,
+    FoldState,
+    Key,
+    Knowledge,
+)
+
+logger = logging.getLogger(__name__)
+
+EVENT_COLUMNS = (
+    "event_id", "event_type", "listing_id", "derived", "occurred_at", "broker_time",
+    "topic", "partition", "offset", "actor_kind", "actor_code", "actor_name",
+    "jurisdiction", "source_event_id", "seq", "correlation_id", "causation_id",
+    "payload",
+)  # fmt: skip
+KNOWN_COLUMNS = (
+    "valid_from",
+    "known_from",
+    "known_topic",
+    "known_partition",
+    "known_offset",
+)
+HISTORY_EXTRA = ("valid_to", "known_to")
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    applied: int  # events new to the schema
+    skipped: int  # events seen before (same event id)
+    recomputed: int  # entities rebuilt from all their events (out-of-order input)
+
+
+def apply_batch(
+    conn: psycopg.Connection,
+    schema: str,
+    items: Sequence[tuple[LedgerEvent, Position]],
+) -> BatchResult:
+    """Apply ledger and derived events (derived ones with the position of their
+    cause) to the tables of `schema`, inside the caller's transaction.
+
+    Rows are a function of the set of events applied, whatever the batches and
+    their order; an event id seen before is skipped.
+    """
+    conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
+
+    # 1. facts, without events this schema has already applied
+    facts: dict[str, Fact] = {}
+    for event, position in items:
+        if event.event_id not in facts:
+            facts[event.event_id] = Fact.of(event, position)
+    seen = {
+        row[0]
+        for row in conn.execute(
+            "SELECT event_id FROM events WHERE event_id = ANY(%s)", (list(facts),)
+        )
+    }
+    new = [f for f in facts.values() if f.event_id not in seen]
+    skipped = len(items) - len(new)
+    if not new:
+        return BatchResult(0, skipped, 0)
+
+    # 2. the event history, before planning: a recompute reads it back
+    _copy(conn, "events", EVENT_COLUMNS, (_event_row(f) for f in new))
+
+    # 3. plan each touched entity
+    touched: dict[rows.Entity, list[Fact]] = defaultdict(list)
+    for fact in new:
+        for entity in rows.entities_of(fact):
+            touched[entity].append(fact)
+    priors = _load_fold_states(conn, touched)
+    listing_facts: dict[str, list[Fact]] = {}
+
+    def all_facts(entity: rows.Entity, listing_id: str) -> list[Fact]:
+        if listing_id not in listing_facts:
+            listing_facts[listing_id] = _load_facts(conn, listing_id)
+        return [f for f in listing_facts[listing_id] if entity in rows.entities_of(f)]
+
+    changes: list[EntityChange] = []
+    for entity in sorted(touched):
+        kind, key = entity
+        listing_id = touched[entity][0].listing_id
+        changes.append(
+            rows.plan(
+                kind,
+                key,
+                priors.get(entity),
+                touched[entity],
+                lambda e=entity, lid=listing_id: all_facts(e, lid),  # type: ignore[misc]
+            )
+        )
+
+    # 4. write
+    _write(conn, changes)
+    recomputed = sum(1 for c in changes if c.recompute)
+    logger.debug(
+        "batch applied schema=%s applied=%d skipped=%d entities=%d recomputed=%d",
+        schema,
+        len(new),
+        skipped,
+        len(changes),
+        recomputed,
+    )
+    return BatchResult(len(new), skipped, recomputed)
+
+
+def _event_row(f: Fact) -> tuple[Any, ...]:
+    k = f.known
+    return (
+        f.event_id, f.event_type, f.listing_id, f.derived, f.occurred_at, k.broker_time,
+        k.topic, k.partition, k.offset, f.actor_kind, f.actor_code, f.actor_name,
+        f.jurisdiction, f.source_event_id, f.seq, f.correlation_id, f.causation_id,
+        f.payload_json(),
+    )  # fmt: skip
+
+
+def _load_facts(conn: psycopg.Connection, listing_id: str) -> list[Fact]:
+    cur = conn.execute(
+        sql.SQL("SELECT {} FROM events WHERE listing_id = %s").format(
+            sql.SQL(", ").join(map(sql.Identifier, EVENT_COLUMNS))
+        ),
+        (listing_id,),
+    )
+    facts = []
+    for r in cur:
+        d = dict(zip(EVENT_COLUMNS, r, strict=True))
+        facts.append(
+            Fact(
+                event_id=d["event_id"],
+                event_type=d["event_type"],
+                listing_id=d["listing_id"],
+                derived=d["derived"],
+                occurred_at=rows.iso(d["occurred_at"]),
+                actor_kind=d["actor_kind"],
+                actor_code=d["actor_code"],
+                actor_name=d["actor_name"],
+                jurisdiction=d["jurisdiction"],
+                source_event_id=d["source_event_id"],
+                seq=d["seq"],
+                correlation_id=d["correlation_id"],
+                causation_id=d["causation_id"],
+                payload=d["payload"],
+                known=Knowledge(
+                    rows.iso(d["broker_time"]), d["topic"], d["partition"], d["offset"]
+                ),
+            )
+        )
+    return facts
+
+
+def _load_fold_states(
+    conn: psycopg.Connection, touched: Iterable[rows.Entity]
+) -> dict[rows.Entity, FoldState]:
+    by_kind: dict[str, list[Key]] = defaultdict(list)
+    for kind, key in touched:
+        by_kind[kind].append(key)
+    found: dict[rows.Entity, FoldState] = {}
+    for kind, keys in by_kind.items():
+        table = PRIMARY_TABLE[kind]
+        key_cols = TABLE_KEYS[table]
+        columns = list(zip(*keys, strict=True))
+        query = sql.SQL(
+            "SELECT {keys}, fold_state FROM {table} WHERE ({keys}) IN "
+            "(SELECT * FROM unnest({arrays}))"
+        ).format(
+            keys=sql.SQL(", ").join(map(sql.Identifier, key_cols)),
+            table=sql.Identifier(table),
+            arrays=sql.SQL(", ").join(sql.SQL("%s::text[]") for _ in key_cols),
+        )
+        for r in conn.execute(query, [list(c) for c in columns]):
+            found[(kind, tuple(r[:-1]))] = FoldState.from_json(r[-1])
+    return found
+
+
+def _write(conn: psycopg.Connection, changes: Sequence[EntityChange]) -> None:
+    tables = [t for kind_tables in KIND_TABLES.values() for t in kind_tables]
+    for table in tables:
+        key_cols = TABLE_KEYS[table]
+        history = f"{table}_history"
+
+        # a recomputed entity's history is rewritten whole
+        dropped = [
+            c.key for c in changes if c.recompute and table in KIND_TABLES[c.kind]
+        ]
+        if dropped:
+            _delete_keys(conn, history, key_cols, dropped)
+
+        # versions that stop being believed (open-ended rows of earlier batches)
+        closes = [
+            (*c.key, known_to)
+            for c in changes
+            for t, known_to in c.closes
+            if t == table and not c.recompute
+        ]
+        if closes:
+            _close(conn, history, key_cols, closes)
+
+        inserted = [hr for c in changes for hr in c.inserted if hr.table == table]
+        if inserted:
+            _copy(
+                conn,
+                history,
+                (*TABLE_COLUMNS[table], *KNOWN_COLUMNS, *HISTORY_EXTRA),
+                (
+                    (
+                        *_db_row(hr.row),
+                        hr.valid_from,
+                        hr.known.broker_time,
+                        hr.known.topic,
+                        hr.known.partition,
+                        hr.known.offset,
+                        hr.valid_to,
+                        hr.known_to,
+                    )
+                    for hr in inserted
+                ),
+            )
+
+        # current rows: replaced whole
+        mine = [c for c in changes if table in KIND_TABLES[c.kind]]
+        if not mine:
+            continue
+        _delete_keys(conn, table, key_cols, [c.key for c in mine])
+        primary = PRIMARY_TABLE[mine[0].kind] == table
+        columns = (*TABLE_COLUMNS[table], *KNOWN_COLUMNS) + (
+            ("fold_state",) if primary else ()
+        )
+        current_rows = []
+        for c in mine:
+            current = c.current(table)
+            if current is None:
+                continue
+            row, head = current
+            values = (
+                *_db_row(row),
+                head.valid_from,
+                head.known.broker_time,
+                head.known.topic,
+                head.known.partition,
+                head.known.offset,
+            )
+            if primary:
+                assert c.fold_state is not None
+                values += (json.dumps(c.fold_state.to_json(), ensure_ascii=False),)
+            current_rows.append(values)
+        _copy(conn, table, columns, current_rows)
+
+
+def _db_row(row: rows.Row) -> tuple[Any, ...]:
+    return tuple(list(v) if isinstance(v, tuple) else v for v in row)
+
+
+def _delete_keys(
+    conn: psycopg.Connection, table: str, key_cols: Sequence[str], keys: Sequence[Key]
+) -> None:
+    query = sql.SQL(
+        "DELETE FROM {table} WHERE ({keys}) IN (SELECT * FROM unnest({arr}))"
+    )
+    conn.execute(
+        query.format(
+            table=sql.Identifier(table),
+            keys=sql.SQL(", ").join(map(sql.Identifier, key_cols)),
+            arr=sql.SQL(", ").join(sql.SQL("%s::text[]") for _ in key_cols),
+        ),
+        [list(c) for c in zip(*keys, strict=True)],
+    )
+
+
+def _close(
+    conn: psycopg.Connection,
+    history: str,
+    key_cols: Sequence[str],
+    closes: Sequence[tuple[str, ...]],
+) -> None:
+    names = [*key_cols, "known_to"]
+    casts = [*("text[]" for _ in key_cols), "timestamptz[]"]
+    query = sql.SQL(
+        "UPDATE {h} AS h SET known_to = u.known_to "
+        "FROM unnest({arr}) AS u({names}) "
+        "WHERE {match} AND h.valid_to IS NULL AND h.known_to IS NULL"
+    ).format(
+        h=sql.Identifier(history),
+        arr=sql.SQL(", ").join(sql.SQL("%s::" + c) for c in casts),
+        names=sql.SQL(", ").join(map(sql.Identifier, names)),
+        match=sql.SQL(" AND ").join(
+            sql.SQL("h.{c} = u.{c}").format(c=sql.Identifier(c)) for c in key_cols
+        ),
+    )
+    conn.execute(query, [list(c) for c in zip(*closes, strict=True)])
+
+
+def _copy(
+    conn: psycopg.Connection,
+    table: str,
+    columns: Sequence[str],
+    records: Iterable[Sequence[Any]],
+) -> None:
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    with conn.cursor() as cur, cur.copy(statement) as copy:
+        for record in records:
+            copy.write_row(record)
