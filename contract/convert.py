@@ -1,0 +1,234 @@
+"""Converters from validated input records to ledger events.
+
+`parse_line(kind, obj, where)` is what a producer calls per input line: it returns the
+events of the record, or no events and every problem found. Nothing of a rejected
+record is converted.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, time
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+
+from contract import identifiers
+from contract.errors import InputError, InputRejected
+from contract.event import Actor, LedgerEvent
+from contract.ids import event_id, listing_id
+from contract.inputs import (
+    LifecycleIn,
+    ListingIn,
+    clean,
+    conduct_codes,
+    input_errors,
+    payload_adapter,
+)
+from contract.vocab import DEBTOR_IDENTIFIED, LISTING_RECORD_PUBLISHED, PROVINCE_OF_NAME
+
+logger = logging.getLogger(__name__)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+PLATFORM = Actor(kind="PLATFORM", name="中国执行信息公开网")
+
+Kind = Literal["listing", "lifecycle"]
+
+
+def _drop_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value
+
+
+def jurisdiction_of(case_number: str, province: str | None) -> str | None:
+    """CN-xx from the court code of the case number, else from the province name."""
+    code = identifiers.province_of_case_number(case_number)
+    if code is None and province is not None:
+        code = PROVINCE_OF_NAME.get(province)
+    return f"CN-{code}" if code else None
+
+
+# Listings
+
+
+def listing_events(record: ListingIn, where: str = "listing") -> list[LedgerEvent]:
+    """The snapshot event of one published entry."""
+    jurisdiction = jurisdiction_of(record.case_number, record.province)
+    if jurisdiction is None:
+        raise InputRejected(
+            [
+                InputError(
+                    record=where,
+                    field="case_number",
+                    value=record.case_number,
+                    expected="a court code or province that names the jurisdiction",
+                )
+            ]
+        )
+    codes, version = conduct_codes(record.dishonest_conduct, record.publish_date)
+    key = listing_id(record.case_number, record.card_number)
+    source = f"PLATFORM-{record.platform_record_id}"
+    payload = record.model_dump(exclude={"synthetic"}, exclude_none=True)
+    payload["conduct_codes"] = codes
+    payload["conduct_label_version"] = version
+    payload["entity_type"] = "NATURAL_PERSON" if "*" in record.card_number else "LEGAL_PERSON"
+    return [
+        LedgerEvent(
+            event_id=event_id(key, LISTING_RECORD_PUBLISHED, source),
+            event_type=LISTING_RECORD_PUBLISHED,
+            listing_id=key,
+            occurred_at=datetime.combine(record.publish_date, time(0), SHANGHAI),
+            actor=PLATFORM,
+            jurisdiction=jurisdiction,
+            payload=payload,
+            source_event_id=source,
+        )
+    ]
+
+
+# Lifecycles
+
+
+def _validate_payloads(
+    raw: dict[str, Any], where: str
+) -> tuple[list[dict[str, Any]], list[InputError]]:
+    payloads: list[dict[str, Any]] = []
+    errors: list[InputError] = []
+    seen: set[str] = set()
+    last_seq = -1
+    for index, event in enumerate(raw["events"]):
+        record = f"{where} event {event['event_id']}"
+        if event["event_id"] in seen:
+            errors.append(
+                InputError(record, f"events.{index}.event_id", event["event_id"], "a unique event id")
+            )
+        seen.add(event["event_id"])
+        if event["seq"] <= last_seq:
+            errors.append(
+                InputError(
+                    record, f"events.{index}.seq", event["seq"], f"a seq above {last_seq}"
+                )
+            )
+        last_seq = event["seq"]
+        said = event["actor"].get("entity_type")
+        if said is not None and said != raw["debtor"]["entity_type"]:
+            errors.append(
+                InputError(
+                    record,
+                    f"events.{index}.actor.entity_type",
+                    said,
+                    f"the debtor's entity type {raw['debtor']['entity_type']}",
+                )
+            )
+        try:
+            payload = payload_adapter(event["type"]).validate_python(event["payload"])
+        except ValidationError as exc:
+            errors.extend(input_errors(exc, record, ("events", index, "payload")))
+            continue
+        payloads.append(_drop_nulls(payload))
+    return payloads, errors
+
+
+def lifecycle_events(record: LifecycleIn, payloads: list[dict[str, Any]]) -> list[LedgerEvent]:
+    """A `DEBTOR_IDENTIFIED` event, then one event per act of the lifecycle."""
+    debtor = record.debtor
+    key = listing_id(record.case_number, debtor.published_card_number)
+    correlation = record.lifecycle_id
+    first = record.events[0]
+    identified_source = f"{record.lifecycle_id}-DEBTOR"
+    identity = LedgerEvent(
+        event_id=event_id(key, DEBTOR_IDENTIFIED, identified_source),
+        event_type=DEBTOR_IDENTIFIED,
+        listing_id=key,
+        occurred_at=first.at,
+        actor=Actor(kind=first.actor.kind, code=first.actor.code, name=first.actor.name),
+        jurisdiction=record.jurisdiction,
+        payload=_drop_nulls(
+            {
+                "lifecycle_id": record.lifecycle_id,
+                "platform_record_id": record.platform_record_id,
+                "case_number": record.case_number,
+                "debtor": debtor.model_dump(exclude_none=True),
+                "timezone": record.timezone,
+                "scenario": record.scenario,
+                "summary": record.summary,
+            }
+        ),
+        source_event_id=identified_source,
+        seq=0,
+        correlation_id=correlation,
+    )
+
+    type_of = {e.event_id: e.type for e in record.events}
+    events = [identity]
+    for event, payload in zip(record.events, payloads, strict=True):
+        refers_to = payload.get("refers_to")
+        cause = (
+            event_id(key, type_of[refers_to], refers_to) if refers_to in type_of else None
+        )
+        events.append(
+            LedgerEvent(
+                event_id=event_id(key, event.type, event.event_id),
+                event_type=event.type,
+                listing_id=key,
+                occurred_at=event.at,
+                actor=Actor(kind=event.actor.kind, code=event.actor.code, name=event.actor.name),
+                jurisdiction=record.jurisdiction,
+                payload=payload,
+                source_event_id=event.event_id,
+                seq=event.seq,
+                correlation_id=correlation,
+                causation_id=cause,
+            )
+        )
+    return events
+
+
+def _add_publish_dates(payloads: list[dict[str, Any]], record: LifecycleIn) -> None:
+    # LISTING_PUBLISHED shows its date as text; add the parsed date next to it.
+    for event, payload in zip(record.events, payloads, strict=True):
+        shown = payload.get("publish_date_shown")
+        if event.type == "LISTING_PUBLISHED" and shown and "publish_date" not in payload:
+            parsed = identifiers.parse_published_date(shown)
+            if parsed is not None:
+                payload["publish_date"] = parsed
+
+
+def parse_line(
+    kind: Kind, obj: Any, where: str
+) -> tuple[list[LedgerEvent], list[InputError]]:
+    """Events of one input record, or ([], problems) when it is rejected."""
+    if not isinstance(obj, dict):
+        return [], [InputError(where, "(record)", obj, "a JSON object")]
+    obj = clean(obj)
+    try:
+        if kind == "listing":
+            listing = ListingIn.model_validate(obj)
+            return listing_events(listing, where), []
+        if kind != "lifecycle":
+            raise ValueError(f"unknown input kind {kind!r}, expected listing or lifecycle")
+        name = f"{where} {obj.get('lifecycle_id', '?')}"
+        lifecycle = LifecycleIn.model_validate(obj)
+    except ValidationError as exc:
+        if kind == "lifecycle":
+            return [], input_errors(exc, f"{where} {obj.get('lifecycle_id', '?')}")
+        return [], input_errors(exc, where)
+    except InputRejected as exc:
+        return [], exc.errors
+
+    payloads, errors = _validate_payloads(obj, name)
+    if errors:
+        return [], errors
+    _add_publish_dates(payloads, lifecycle)
+    return lifecycle_events(lifecycle, payloads), []
+
+
+def parse_or_raise(kind: Kind, obj: Any, where: str) -> list[LedgerEvent]:
+    events, errors = parse_line(kind, obj, where)
+    if errors:
+        raise InputRejected(errors)
+    return events

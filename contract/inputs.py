@@ -1,0 +1,411 @@
+"""Validated input: the published-listing snapshot and the court lifecycle file.
+
+Every string is NFC-normalised, stripped of zero-width characters and surrounding
+whitespace before validation. Identifiers are checked with their own algorithms
+(`contract.identifiers`); instants must carry a time zone; payloads are checked
+against the Avro schema of their event type, so the schema stays the one definition
+of what a payload may hold. Every problem becomes one `InputError`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from typing import Annotated, Any, Literal, NotRequired, Required
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictBool,
+    StrictInt,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+from typing_extensions import TypedDict
+
+from contract import identifiers as ids
+from contract.errors import InputError
+from contract.ids import clean_text
+from contract.vocab import (
+    ACTOR_KINDS,
+    AGENCIES,
+    CONDUCT_LABELS,
+    ENTITY_TYPES,
+    LIFECYCLE_TYPES,
+    PROVINCE_OF_NAME,
+    SPC2017_LABELS_FROM,
+    UNKNOWN,
+)
+
+logger = logging.getLogger(__name__)
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+def clean(value: Any) -> Any:
+    """Every string of a JSON value cleaned (see `contract.ids.clean_text`)."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {k: clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean(v) for v in value]
+    return value
+
+
+def _fail(kind: str, expected: str) -> PydanticCustomError:
+    return PydanticCustomError(kind, expected)
+
+
+def _checked(check: Callable[[str], str | None], kind: str) -> AfterValidator:
+    def validate(value: str) -> str:
+        problem = check(value)
+        if problem:
+            raise _fail(kind, problem)
+        return value
+
+    return AfterValidator(validate)
+
+
+def _empty_to_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+def _date(value: Any) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        parsed = ids.parse_published_date(value)
+        if parsed is not None:
+            return parsed
+    raise _fail("date", "a date such as 2016-06-01, 2016年06月01日 or 20160601")
+
+
+def _instant(value: Any) -> datetime:
+    if isinstance(value, str) and "T" in value:
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise _fail("instant", "an ISO-8601 instant such as 2017-10-13T09:11:00+08:00") from None
+    if not isinstance(value, datetime):
+        raise _fail(
+            "instant",
+            "an instant with date, time and offset such as 2017-10-13T09:11:00+08:00",
+        )
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise _fail(
+            "naive_instant",
+            "an instant with a time zone offset; a local time without one is ambiguous",
+        )
+    return value
+
+
+def _money(value: Any) -> Decimal:
+    if isinstance(value, bool) or isinstance(value, float):
+        raise _fail("money", "an amount as an integer or a decimal string, not a float")
+    try:
+        amount = Decimal(value) if isinstance(value, int | str) else value
+        if not isinstance(amount, Decimal) or not amount.is_finite():
+            raise InvalidOperation
+        quantized = amount.quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        raise _fail("money", "an amount in yuan with at most 2 decimals") from None
+    if quantized != amount or abs(quantized) >= Decimal(10) ** 16:
+        raise _fail("money", "an amount in yuan with at most 2 decimals and 16 digits")
+    return quantized
+
+
+def _jurisdiction(value: Any) -> Any:
+    # "CN-35 (Fujian)" -> "CN-35"
+    if isinstance(value, str):
+        return value.split(" ", 1)[0].split("(", 1)[0]
+    return value
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _fail("timezone", "an IANA time zone name such as Asia/Shanghai") from None
+    return value
+
+
+Text = Annotated[str, Field(min_length=1)]
+OptText = Annotated[str | None, BeforeValidator(_empty_to_none)]
+Date = Annotated[date, PlainValidator(_date)]
+Instant = Annotated[datetime, PlainValidator(_instant)]
+Money = Annotated[Decimal, PlainValidator(_money)]
+ResidentId = Annotated[str, _checked(ids.check_resident_id, "resident_id")]
+CaseNumber = Annotated[str, _checked(ids.check_case_number, "case_number")]
+EnforcementCaseNumber = Annotated[
+    str, _checked(lambda v: ids.check_case_number(v, enforcement=True), "case_number")
+]
+PublishedCardNumber = Annotated[
+    str, _checked(ids.check_published_card_number, "card_number")
+]
+MeasureCode = Annotated[
+    str,
+    _checked(
+        lambda v: None if ids.MEASURE_CODE.match(v) else "a measure code AGENCY.MEASURE",
+        "measure_code",
+    ),
+]
+Jurisdiction = Annotated[str, BeforeValidator(_jurisdiction), Field(pattern=r"^CN-\d{2}$")]
+TimeZone = Annotated[str, AfterValidator(_timezone)]
+ActorKind = Literal[ACTOR_KINDS]  # type: ignore[valid-type]
+EntityType = Literal[ENTITY_TYPES]  # type: ignore[valid-type]
+
+
+def conduct_codes(label: str, published: date) -> tuple[list[str], str]:
+    """Codes of a comma-joined conduct label, read with the label version in force."""
+    version = "SPC2017" if published.isoformat() >= SPC2017_LABELS_FROM else "SPC2013"
+    table = CONDUCT_LABELS[version]
+    codes = []
+    for part in label.replace("，", ",").split(","):
+        code = table.get(part.strip())
+        if code is None:
+            raise _fail(
+                "conduct_label",
+                f"conduct labels of version {version} (publication {published}), "
+                f"comma-joined; {part.strip()!r} is not one: {sorted(table)}",
+            )
+        codes.append(code)
+    return codes, version
+
+
+# Payload models, derived from the Avro schema of each event type
+
+
+def _annotation(name: str, avro_type: Any) -> tuple[Any, bool]:
+    """Python annotation of one Avro field and whether it is optional."""
+    if isinstance(avro_type, list):
+        (inner,) = (t for t in avro_type if t != "null")
+        annotation, _ = _annotation(name, inner)
+        if annotation is Text:
+            return OptText, True
+        return annotation | None, True
+    if isinstance(avro_type, dict):
+        logical = avro_type.get("logicalType")
+        kind = avro_type["type"]
+        if logical == "date":
+            return Date, False
+        if logical == "timestamp-millis":
+            return Instant, False
+        if logical == "decimal":
+            return Money, False
+        if kind == "enum":
+            symbols = tuple(s for s in avro_type["symbols"] if s != UNKNOWN)
+            return Literal[symbols], False  # type: ignore[valid-type]
+        if kind == "array":
+            item, _ = _annotation(name, avro_type["items"])
+            return list[item], False  # type: ignore[valid-type]
+        if kind == "record":
+            return _typed_dict(avro_type), False
+        return _annotation(name, kind)
+    if name == "measure_code":
+        return MeasureCode, False
+    if name == "case_number":
+        return CaseNumber, False
+    if avro_type == "string":
+        return Text, False
+    if avro_type in ("int", "long"):
+        return StrictInt, False
+    if avro_type == "boolean":
+        return StrictBool, False
+    raise TypeError(f"no input type for Avro type {avro_type!r} of field {name!r}")
+
+
+def _typed_dict(record: dict[str, Any], skip: frozenset[str] = frozenset()) -> Any:
+    fields: dict[str, Any] = {}
+    for field in record["fields"]:
+        if field["name"] in skip:
+            continue
+        annotation, optional = _annotation(field["name"], field["type"])
+        fields[field["name"]] = NotRequired[annotation] if optional else Required[annotation]
+    typed = TypedDict(record["name"], fields)  # type: ignore[operator]
+    typed.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
+    return typed
+
+
+@cache
+def payload_adapter(event_type: str) -> TypeAdapter[Any]:
+    """Validator of the payload of one event type, built from its current schema."""
+    from contract.codec import ENVELOPE_FIELDS, schema_for
+
+    schema = schema_for(event_type).schema
+    return TypeAdapter(_typed_dict(schema, skip=frozenset(ENVELOPE_FIELDS)))
+
+
+# The lifecycle file
+
+
+class ActorIn(BaseModel):
+    model_config = _STRICT
+
+    kind: ActorKind
+    code: OptText = None
+    name: OptText = None
+    # Said of DEBTOR actors; must agree with the debtor (checked with the lifecycle).
+    entity_type: EntityType | None = None
+
+    @field_validator("code")
+    @classmethod
+    def _code_fits_kind(cls, value: str | None, info: ValidationInfo) -> str | None:
+        kind = info.data.get("kind")
+        if kind == "COURT" and value is not None:
+            if not ids.CASE_NUMBER.match(f"（2000）{value}执1号"):
+                raise _fail("court_code", "a court code such as 闽0203, 闽02, 闽 or 最高法")
+        if kind == "AGENCY" and value not in AGENCIES:
+            raise _fail("agency_code", f"an agency code, one of {list(AGENCIES)}")
+        return value
+
+
+class DebtorIn(BaseModel):
+    model_config = _STRICT
+
+    name: Text
+    entity_type: EntityType
+    id_number: str
+    published_card_number: PublishedCardNumber
+    legal_representative: OptText = None
+    legal_rep_id_number: Annotated[ResidentId | None, BeforeValidator(_empty_to_none)] = None
+
+    @field_validator("id_number")
+    @classmethod
+    def _id_fits_entity(cls, value: str, info: ValidationInfo) -> str:
+        check = (
+            ids.check_resident_id
+            if info.data.get("entity_type") == "NATURAL_PERSON"
+            else ids.check_uscc
+        )
+        problem = check(value)
+        if problem:
+            raise _fail("id_number", problem)
+        return value
+
+    @field_validator("published_card_number")
+    @classmethod
+    def _card_fits_id(cls, value: str, info: ValidationInfo) -> str:
+        full = info.data.get("id_number")
+        if full is None:
+            return value
+        if "*" in value:
+            head = value.split("*", 1)[0]
+            if not (full.startswith(head) and full.endswith(value[-4:])):
+                raise _fail("card_number", "the masked form of the debtor's id_number")
+        elif value not in (full, full[8:17]):
+            raise _fail("card_number", "the debtor's USCC or the org code inside it")
+        return value
+
+
+class EventIn(BaseModel):
+    model_config = _STRICT
+
+    seq: Annotated[StrictInt, Field(ge=0)]
+    event_id: Text
+    type: Literal[tuple(sorted(LIFECYCLE_TYPES))]  # type: ignore[valid-type]
+    at: Instant
+    actor: ActorIn
+    payload: dict[str, Any]
+
+
+class LifecycleIn(BaseModel):
+    model_config = _STRICT
+
+    lifecycle_id: Text
+    platform_record_id: StrictInt | None = None
+    case_number: EnforcementCaseNumber
+    jurisdiction: Jurisdiction
+    timezone: TimeZone
+    scenario: OptText = None
+    summary: OptText = None
+    debtor: DebtorIn
+    events: Annotated[list[EventIn], Field(min_length=1)]
+    # Expected verdicts of the sample files: test oracles, not acts; not encoded.
+    checks: list[dict[str, Any]] | None = None
+
+
+# The published-listing snapshot
+
+
+class ListingIn(BaseModel):
+    """One published entry (RULES.md §5); `_synthetic` ground truth is not a fact of
+    the publication and is dropped."""
+
+    model_config = _STRICT
+
+    platform_record_id: StrictInt
+    debtor_name: Text
+    case_number: EnforcementCaseNumber
+    age: Annotated[StrictInt, Field(ge=0, le=150)] | None = None
+    gender: Annotated[
+        Literal["男性", "女性", "男", "女"] | None, BeforeValidator(_empty_to_none)
+    ] = None
+    card_number: PublishedCardNumber
+    legal_representative: OptText = None
+    executing_court: Text
+    province: OptText = None
+    party_type_code: OptText = None
+    enforcement_basis_number: OptText = None
+    filing_date: Date | None = None
+    enforcement_basis_issuer: OptText = None
+    obligations: OptText = None
+    performance_status: OptText = None
+    performed_part: OptText = None
+    unperformed_part: OptText = None
+    publish_date: Date
+    dishonest_conduct: Text
+    synthetic: dict[str, Any] | None = Field(default=None, alias="_synthetic")
+
+    @field_validator("dishonest_conduct")
+    @classmethod
+    def _known_labels(cls, value: str, info: ValidationInfo) -> str:
+        published = info.data.get("publish_date")
+        if published is not None:
+            conduct_codes(value, published)
+        return value
+
+    @field_validator("province")
+    @classmethod
+    def _known_province(cls, value: str | None) -> str | None:
+        if value is not None and value not in PROVINCE_OF_NAME:
+            raise _fail("province", f"a province short name, one of {list(PROVINCE_OF_NAME)}")
+        return value
+
+
+# Errors
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(record)"
+
+
+def input_errors(
+    exc: ValidationError, record: str, prefix: tuple[int | str, ...] = ()
+) -> list[InputError]:
+    """One `InputError` per problem pydantic found."""
+    errors = []
+    for problem in exc.errors(include_url=False):
+        loc = problem["loc"]
+        # Drop the member name pydantic adds inside unions and constrained types.
+        loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith(("function-", "constrained-"))))
+        errors.append(
+            InputError(
+                record=record,
+                field=_path(prefix + loc),
+                value=problem.get("input"),
+                expected=problem["msg"],
+            )
+        )
+    return errors
