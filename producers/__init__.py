@@ -1,4 +1,4 @@
-"""Producers: put court, agency and republisher acts on the ledger, nothing lost or doubled."""
+"""Producers: put courts', agencies' and republishers' acts on the ledger."""
 
 from producers.publisher import DeliveryError, DeliveryStats, Publisher
 from producers.routing import topic_for

@@ -42,6 +42,7 @@ def publish(
         BarColumn,
         MofNCompleteColumn,
         Progress,
+        TaskID,
         TextColumn,
         TimeRemainingColumn,
     )
@@ -75,7 +76,7 @@ def publish(
         disable=not console.is_terminal,
         transient=True,
     )
-    task: list[int] = []
+    task: list[TaskID] = []
 
     def on_file(path: Path) -> None:
         size = path.stat().st_size

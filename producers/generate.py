@@ -15,7 +15,7 @@ import json
 import logging
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +23,9 @@ from producers._identifiers import org_code_check, ric_check, uscc_check
 
 logger = logging.getLogger(__name__)
 
-CST = timezone(timedelta(hours=8))
 LAST_DAY = date(2026, 12, 20)  # the holiday calendar ends with 2026; stay inside it
+LAST_ORDINAL = LAST_DAY.toordinal()
+MINUTES_PER_DAY = 24 * 60
 SPC2017_START = date(2017, 5, 1)
 
 # code, name, pre-2016 abbreviation, weight (the sample's 35 courts and mix)
@@ -43,9 +44,9 @@ COURTS: tuple[tuple[str, str, str, int], ...] = (
     ("闽0602", "漳州市芗城区人民法院", "芗", 10),
     ("闽0302", "莆田市城厢区人民法院", "城", 10),
     ("闽01", "福州市中级人民法院", "榕", 8),
-    ("闽0111", "福州市晋安区人民法院", "晋安", 8),
+    ("闽0111", "福州市晋安区人民法院", "安", 8),
     ("闽0304", "莆田市荔城区人民法院", "荔", 7),
-    ("闽0981", "福安市人民法院", "福安", 7),
+    ("闽0981", "福安市人民法院", "福", 7),
     ("闽0583", "南安市人民法院", "南", 7),
     ("闽0103", "福州市台江区人民法院", "台", 7),
     ("闽0581", "石狮市人民法院", "狮", 7),
@@ -56,7 +57,7 @@ COURTS: tuple[tuple[str, str, str, int], ...] = (
     ("闽05", "泉州市中级人民法院", "泉", 5),
     ("闽0213", "厦门市翔安区人民法院", "翔", 5),
     ("闽0702", "南平市延平区人民法院", "延", 5),
-    ("闽0524", "安溪县人民法院", "安", 4),
+    ("闽0524", "安溪县人民法院", "溪", 4),
     ("闽0205", "厦门市海沧区人民法院", "海", 4),
     ("闽0212", "厦门市同安区人民法院", "同", 3),
     ("闽0481", "永安市人民法院", "永", 2),
@@ -214,11 +215,13 @@ class Counts:
 
 
 def generate_files(out: Path, *, listings: int, seed: int) -> Counts:
-    """Write `listings.jsonl` and `lifecycles.jsonl` under `out`; same seed, same bytes."""
+    """Write `listings.jsonl` and `lifecycles.jsonl` under `out`; same seed, same
+    bytes."""
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     counts = Counts()
     court_weights = [c[3] for c in COURTS]
+    encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
     with (
         (out / "listings.jsonl").open("w", encoding="utf-8", newline="\n") as lf,
         (out / "lifecycles.jsonl").open("w", encoding="utf-8", newline="\n") as cf,
@@ -226,10 +229,10 @@ def generate_files(out: Path, *, listings: int, seed: int) -> Counts:
         for index in range(listings):
             court = rng.choices(COURTS, court_weights)[0]
             case = _Case(rng, seed, index, court)
-            lf.write(json.dumps(case.listing(), ensure_ascii=False))
+            lf.write(encode(case.listing()))
             lf.write("\n")
             lifecycle = case.lifecycle()
-            cf.write(json.dumps(lifecycle, ensure_ascii=False))
+            cf.write(encode(lifecycle))
             cf.write("\n")
             counts.listings += 1
             counts.lifecycles += 1
@@ -242,6 +245,18 @@ def generate_files(out: Path, *, listings: int, seed: int) -> Counts:
         counts.events,
     )
     return counts
+
+
+def _below(rng: random.Random, start: int, stop: int | None = None) -> int:
+    """`randrange` for one or two arguments, from a single `random()` draw (faster)."""
+    if stop is None:
+        start, stop = 0, start
+    return start + int(rng.random() * (stop - start))
+
+
+def _between(rng: random.Random, low: int, high: int) -> int:
+    """`randint`: low..high inclusive."""
+    return low + int(rng.random() * (high - low + 1))
 
 
 def _cn_date(d: date) -> str:
@@ -277,19 +292,21 @@ class _Case:
         )[0]
         start = date(year, 1, 4)
         end = min(date(year, 12, 28), LAST_DAY - timedelta(days=60))
-        self.publish_date = start + timedelta(days=rng.randrange((end - start).days))
-        self.decision_date = self.publish_date - timedelta(days=rng.randrange(0, 8))
-        self.filing_date = self.decision_date - timedelta(days=rng.randrange(30, 420))
-        self.spc2017 = self.decision_date >= SPC2017_START
+        self.publish_date = start + timedelta(days=_below(rng, (end - start).days))
+        self.decision_date = self.publish_date - timedelta(days=_below(rng, 0, 8))
+        self.filing_date = self.decision_date - timedelta(days=_below(rng, 30, 420))
+        self.spc2017 = self.decision_date >= SPC2017_START  # terms (art.2)
+        self.labels_2017 = self.publish_date >= SPC2017_START  # platform wording
 
         # case number (RULES.md §6.1): old style before 2016
         self.case_year = self.filing_date.year
         self.case_type = "执恢" if rng.random() < 0.14 else "执"
-        self.case_seq = rng.randrange(1, 9000 if len(self.court_code) > 3 else 1500)
+        self.case_seq = _below(rng, 1, 9000 if len(self.court_code) > 3 else 1500)
         left, right = ("(", ")") if rng.random() < 0.2 else ("（", "）")
         if self.case_year < 2016:
             self.case_type = "执"
-            self.case_number = f"{left}{self.case_year}{right}{self.court_abbr}执字第{self.case_seq:05d}号"
+            old = f"{self.court_abbr}执字第{self.case_seq:05d}号"
+            self.case_number = f"{left}{self.case_year}{right}{old}"
         else:
             self.case_number = (
                 f"{left}{self.case_year}{right}{self.court_code}"
@@ -306,7 +323,7 @@ class _Case:
         self.conduct = rng.choices(
             [c for c, _ in CONDUCT_MIX], [w for _, w in CONDUCT_MIX]
         )[0]
-        self.principal = rng.randrange(5, 3000) * 500
+        self.principal = _below(rng, 5, 3000) * 500
         self.applicant = (
             self._person_name() if rng.random() < 0.5 else self._firm_name()
         )
@@ -336,14 +353,13 @@ class _Case:
                 "漳州": "漳",
             }
             abbr = short.get(city, city[0])
-            number = (
-                f"{abbr}仲裁字〔{self.basis_year}〕第{rng.randrange(1, 2000):04d}号"
-            )
+            number = f"{abbr}仲裁字〔{self.basis_year}〕第{_below(rng, 1, 2000):04d}号"
             return number, f"{city}仲裁委员会"
         issuing = self.court_code[:3] if self.basis_kind == "民终" else self.court_code
-        seq = rng.randrange(1, 8000)
+        seq = _below(rng, 1, 8000)
         if self.basis_year < 2016:
-            number = f"{left}{self.basis_year}{right}{self.court_abbr}{self.basis_kind}字第{seq:05d}号"
+            old = f"{self.court_abbr}{self.basis_kind}字第{seq:05d}号"
+            number = f"{left}{self.basis_year}{right}{old}"
         else:
             number = f"{left}{self.basis_year}{right}{issuing}{self.basis_kind}{seq}号"
         if self.basis_kind == "民终":
@@ -371,12 +387,12 @@ class _Case:
         return "35" + (digits if len(digits) == 4 else digits + "02")
 
     def _resident_id(self, born: date, male: bool) -> str:
-        seq = self.rng.randrange(0, 500) * 2 + (1 if male else 0)
+        seq = _below(self.rng, 0, 500) * 2 + (1 if male else 0)
         body = f"{self._area_code()}{born:%Y%m%d}{seq:03d}"
         return body + ric_check(body)
 
     def _birth(self, min_age: int, max_age: int) -> date:
-        age_days = self.rng.randrange(min_age * 365 + 10, max_age * 365)
+        age_days = _below(self.rng, min_age * 365 + 10, max_age * 365)
         return self.publish_date - timedelta(days=age_days)
 
     def _make_person(self) -> None:
@@ -423,13 +439,13 @@ class _Case:
         }
 
     def conduct_label(self) -> str:
-        labels = LABELS_2017 if self.spc2017 else LABELS_2013
+        labels = LABELS_2017 if self.labels_2017 else LABELS_2013
         return ",".join(labels[c] for c in self.conduct)
 
     def listing(self) -> dict[str, Any]:
         rng = self.rng
         partial = rng.random() < 0.1
-        paid = rng.randrange(1, max(2, self.principal // 3)) if partial else 0
+        paid = _below(rng, 1, max(2, self.principal // 3)) if partial else 0
         age = (self.publish_date - self.birth_date).days // 365 if self.person else 0
         obligations = (
             f"被告{self.name}于本判决生效之日起十日内偿还原告{self.applicant}"
@@ -468,7 +484,7 @@ class _Case:
             "listing_decision_date": self.decision_date.isoformat(),
             "publish_date": self.publish_date.isoformat(),
             "conduct_codes": list(self.conduct),
-            "conduct_label_version": "SPC2017" if self.spc2017 else "SPC2013",
+            "conduct_label_version": "SPC2017" if self.labels_2017 else "SPC2013",
             "listing_term": self.listing_term(),
             "principal_amount_yuan": self.principal,
             "basis_doc_kind": self.basis_kind,
@@ -511,7 +527,7 @@ class _Case:
             "jurisdiction": "CN-35 (Fujian)",
             "timezone": "Asia/Shanghai",
             "scenario": self.scenario,
-            "summary": f"Generated workload: {self.scenario.lower().replace('_', ' ')}.",
+            "summary": "Generated workload: " + self.scenario.lower().replace("_", " "),
             "debtor": debtor,
             "events": timeline.events,
             "checks": [],
@@ -525,7 +541,7 @@ class _Timeline:
         self.case = case
         self.rng = case.rng
         self.events: list[dict[str, Any]] = []
-        self.now = datetime.combine(case.filing_date, datetime.min.time(), CST)
+        self.now = case.filing_date.toordinal() * MINUTES_PER_DAY  # minutes, CST
         self.court = {"kind": "COURT", "code": case.court_code, "name": case.court_name}
         self.debtor = {
             "kind": "DEBTOR",
@@ -535,40 +551,49 @@ class _Timeline:
         self.measures: list[str] = []
         self.closed = False  # the calendar's end was reached: stop adding acts
 
-    # -- time
+    # -- time: whole minutes since day 1 of the proleptic calendar, Asia/Shanghai
 
-    def on(self, day: date) -> datetime:
+    def today(self) -> date:
+        return date.fromordinal(self.now // MINUTES_PER_DAY)
+
+    def on(self, day: date) -> int:
         """A working-hours instant on `day`, never before the previous act."""
-        minute = self.rng.randrange(8 * 60 + 30, 17 * 60 + 30)
-        at = datetime.combine(day, datetime.min.time(), CST) + timedelta(minutes=minute)
+        at = day.toordinal() * MINUTES_PER_DAY + _below(
+            self.rng, 8 * 60 + 30, 17 * 60 + 30
+        )
         if at <= self.now:
-            at = self.now + timedelta(minutes=self.rng.randrange(5, 60))
+            at = self.now + _below(self.rng, 5, 60)
         return at
 
-    def after(self, low: int, high: int) -> datetime:
+    def after(self, low: int, high: int) -> int:
         """An instant `low`..`high` days after the previous act."""
-        return self.on(self.now.date() + timedelta(days=self.rng.randint(low, high)))
+        day = self.now // MINUTES_PER_DAY + _between(self.rng, low, high)
+        return self.on(date.fromordinal(day))
 
-    def respond(self, on_time: int = 2) -> datetime:
+    def respond(self, on_time: int = 2) -> int:
         """When an authority answers: mostly within `on_time` days, sometimes late."""
         if self.rng.random() < LATE_SHARE:
             return self.after(on_time + 3, on_time + 20)
         return self.after(0, on_time)
 
     def add(
-        self, kind: str, at: datetime, actor: dict[str, Any], payload: dict[str, Any]
+        self, kind: str, at: int, actor: dict[str, Any], payload: dict[str, Any]
     ) -> str | None:
-        if self.closed or at.date() > LAST_DAY:
+        day, minute = divmod(at, MINUTES_PER_DAY)
+        if self.closed or day > LAST_ORDINAL:
             self.closed = True
             return None
         self.now = at
-        event_id = f"{self.case.prefix}{len(self.events) + 1:02d}"
+        seq = len(self.events) + 1
+        event_id = f"{self.case.prefix}{seq:02d}"
+        hour, minute = divmod(minute, 60)
+        stamp = f"{date.fromordinal(day).isoformat()}T{hour:02d}:{minute:02d}:00+08:00"
         self.events.append(
             {
-                "seq": len(self.events) + 1,
+                "seq": seq,
                 "event_id": event_id,
                 "type": kind,
-                "at": at.isoformat(timespec="seconds"),
+                "at": stamp,
                 "actor": actor,
                 "payload": payload,
             }
@@ -617,7 +642,7 @@ class _Timeline:
                 applicant,
                 {"requested_grounds": list(case.conduct)},
             )
-        decision = max(case.decision_date, self.now.date())
+        decision = max(case.decision_date, self.today())
         self.add(
             "LISTING_DECISION_MADE",
             self.on(decision),
@@ -632,7 +657,7 @@ class _Timeline:
         )
         if not case.published:
             return
-        published = max(case.publish_date, self.now.date())
+        published = max(case.publish_date, self.today())
         self.add(
             "LISTING_PUBLISHED",
             self.on(published),
@@ -652,7 +677,7 @@ class _Timeline:
             },
         )
         catalogue = PERSON_MEASURES if case.person else ORG_MEASURES
-        self.measures = rng.sample(catalogue, rng.randint(2, 5))
+        self.measures = rng.sample(catalogue, _between(rng, 2, 5))
         for measure in self.measures:
             self.add(
                 "SANCTION_APPLIED",
@@ -667,7 +692,7 @@ class _Timeline:
             {"service_method": rng.choice(SERVICE)},
         )
 
-    def exit_listing(self, reason: str, trigger: datetime | None = None) -> None:
+    def exit_listing(self, reason: str, trigger: int | None = None) -> None:
         """Shield, tell the platform and original publishers, release, delete copies."""
         rng = self.rng
         shield = self.add(
@@ -739,7 +764,7 @@ class _Timeline:
                 self.after(30, 300),
                 self.debtor,
                 {
-                    "paid_share": f"{self.rng.randrange(1, 9) * 10}%",
+                    "paid_share": f"{_below(self.rng, 1, 9) * 10}%",
                     "instalment_plan_agreed": True,
                 },
             )
@@ -810,7 +835,7 @@ class _Timeline:
         expires = _add_years(self.case.decision_date, years)
         self.add(
             "LISTING_TERM_EXPIRED",
-            self.on(max(expires, self.now.date())),
+            self.on(max(expires, self.today())),
             {"kind": "SYSTEM", "name": "listing term clock"},
             {"term_years": years},
         )
@@ -885,14 +910,14 @@ class _Timeline:
             self.debtor,
             {"to_court": higher},
         )
-        year = self.now.year
+        year = self.today().year
         self.add(
             "RECONSIDERATION_DECIDED",
             self.respond(12),
             {"kind": "COURT", "code": higher_code, "name": higher},
             {
                 "outcome": "UPHOLD_ORIGINAL",
-                "case_number": f"（{year}）{higher_code}执复{rng.randrange(1, 400)}号",
+                "case_number": f"（{year}）{higher_code}执复{_below(rng, 1, 400)}号",
                 "note": "original decision stays in force during reconsideration",
             },
         )
@@ -949,7 +974,7 @@ class _Timeline:
         self.measures = released
         self.exit_listing("PERFORMANCE_COMPLETED")
         for measure in retained:
-            until = self.now.date() + timedelta(days=self.rng.randrange(90, 700))
+            until = self.today() + timedelta(days=_below(self.rng, 90, 700))
             self.add(
                 "SANCTION_RETAINED",
                 self.after(0, 3),

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from contract.event import LedgerEvent
-from producers.inputs import InputRecord, Reject, read_records
+from producers.inputs import LIFECYCLE, InputRecord, Reject, read_records
 from producers.publisher import DeliveryError, Publisher
 from producers.rejects import RejectsFile
 from producers.routing import RoutingError, topic_for
@@ -85,13 +85,14 @@ def transactional_id_for(path: Path, settings: Settings) -> str:
 
 def convert(record: InputRecord) -> tuple[list[LedgerEvent], list[Reject]]:
     """The record's events, or the reasons it is rejected (never both)."""
-    from contract.convert import parse_line
+    from contract.convert import Kind, parse_line
 
     if record.reject is not None:
         return [], [record.reject]
     assert record.kind is not None and record.obj is not None
     where = f"line {record.line}"
-    events, errors = parse_line(record.kind, record.obj, where)
+    kind: Kind = "lifecycle" if record.kind == LIFECYCLE else "listing"
+    events, errors = parse_line(kind, record.obj, where)
     if not errors:
         return list(events), []
     return [], [_reject_from_error(record, error) for error in errors]

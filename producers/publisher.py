@@ -1,4 +1,4 @@
-"""The ledger's producer: idempotent, acknowledged by all replicas, every report checked.
+"""The ledger's producer: idempotent, acknowledged by all replicas, reports checked.
 
 A court or agency system that publishes one act at a time uses it directly::
 
@@ -77,7 +77,7 @@ def event_key(event: LedgerEvent) -> bytes:
     if not event.listing_id or not event.listing_id.strip():
         raise MissingKeyError(
             f"event {event.event_id!r} ({event.event_type}): listing_id"
-            f" {event.listing_id!r} cannot key a message; expected a non-empty listing id"
+            f" {event.listing_id!r} cannot key a message; expected a listing id"
         )
     return event.listing_id.encode("utf-8")
 
@@ -127,7 +127,7 @@ class Publisher:
         """Encode `event` and produce it to `topic`, keyed by its listing id."""
         from contract.codec import encode
 
-        headers = [
+        headers: list[tuple[str, str | bytes | None]] = [
             ("event_type", event.event_type.encode("utf-8")),
             ("event_id", event.event_id.encode("utf-8")),
         ]
@@ -138,7 +138,7 @@ class Publisher:
         topic: str,
         key: bytes,
         value: bytes,
-        headers: list[tuple[str, bytes]] | None = None,
+        headers: list[tuple[str, str | bytes | None]] | None = None,
     ) -> None:
         """Produce one encoded message, waiting for queue space if the queue is full."""
         if not key:

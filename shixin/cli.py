@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from processors import cli as processors_cli
+from producers import cli as producers_cli
 from shixin.stack import cli as stack_cli
 
 app = typer.Typer(
@@ -19,3 +20,5 @@ app.add_typer(stack_cli.app, name="stack")
 app.add_typer(stack_cli.topics_app, name="topics")
 app.command("process")(processors_cli.process)
 app.add_typer(processors_cli.clock_app, name="clock")
+app.command("publish")(producers_cli.publish)
+app.command("generate")(producers_cli.generate)
