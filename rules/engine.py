@@ -1,0 +1,876 @@
+"""The rules engine: what a listing's events mean, as pure functions.
+
+    apply(state, event, now=...)      -> (state, derived events)
+    advance(state, now, cause=tick)   -> (state, derived events)
+    checks(state)                     -> the check rows (one rule against one trigger)
+
+The engine orders a listing's events itself by (occurred_at, seq, event_id), so the
+result is a function of the SET of events seen (duplicates by event_id ignored) and
+the latest clock instant, whatever the arrival order. An event that arrives in order
+is folded incrementally; one that arrives out of order re-folds the sorted list.
+Derived events are the diff between the outcomes before and after. No wall clock, no
+host time zone: local dates are Asia/Shanghai, overdue is decided by clock ticks only.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
+
+from contract.derived import (
+    COMPLIANT,
+    DEADLINE_MET,
+    DEADLINE_OPENED,
+    DEADLINE_VIOLATED,
+    IN_TIME,
+    NO_NUMERIC_DEADLINE,
+    OPEN,
+    OUT_OF_TIME,
+    OVERDUE,
+    SANCTION_STATE_CHANGED,
+    VIOLATION,
+    DeadlineMet,
+    DeadlineOpened,
+    DeadlineViolated,
+    Obligation,
+    SanctionStateChanged,
+)
+from contract.event import Actor, LedgerEvent
+from rules.calendar import SHANGHAI, LegalCalendar, add_months, default_calendar
+from rules.policy import BoundRule, Match, Policy, default_policy
+from rules.state import (
+    APPLIED,
+    DELETED,
+    EXIT_STATUSES,
+    KEPT_PAYLOAD_KEYS,
+    LISTED,
+    RELEASED,
+    RETAINED,
+    REVOKED,
+    SHIELDED,
+    SUSPENDED,
+    CompactEvent,
+    ListingState,
+    new_fold,
+)
+
+logger = logging.getLogger(__name__)
+
+CLOCK_TICK = "CLOCK_TICK"
+LEDGER_ACTOR = Actor(kind="LEDGER", code="rules-engine")
+_NAMESPACE = uuid.UUID("6f1c2a4e-5b7d-4c1e-9a3f-2d8e7b6c5a41")  # shixin-ledger derived ids
+
+_EXIT_EVENTS = {
+    "LISTING_SHIELDED": SHIELDED,
+    "LISTING_REVOKED": REVOKED,
+    "LISTING_DELETED": DELETED,
+    "EARLY_DELETION_DECIDED": DELETED,
+}
+_MEASURE_EVENTS = {
+    "SANCTION_APPLIED": APPLIED,
+    "SANCTION_RESUMED": APPLIED,
+    "SANCTION_SUSPENDED": SUSPENDED,
+    "SANCTION_RELEASED": RELEASED,
+    "SANCTION_RETAINED": RETAINED,
+}
+
+
+class RulesError(ValueError):
+    """An event cannot be evaluated (it names what is wrong with it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One rule checked against one trigger: the row of `shixin rules evaluate`."""
+
+    listing_id: str
+    rule_id: str
+    source: str
+    trigger_event: str | None
+    response_event: str | None
+    verdict: str
+    deadline: date | None
+    limit_value: int | None
+    limit_unit: str | None
+    obligor: str
+    responsible_kind: str
+    responsible_code: str | None
+    why: str
+    provisional: bool
+    calendar_version: str | None
+    elapsed_calendar_days: int | None
+    elapsed_working_days: int | None
+
+
+# --- time ---------------------------------------------------------------------
+
+
+def _epoch(instant: datetime) -> int:
+    if instant.tzinfo is None:
+        raise RulesError(f"instant {instant.isoformat()!r} has no time zone; expected aware")
+    return int(instant.timestamp())
+
+
+@lru_cache(maxsize=262_144)
+def _local_date(ts: int) -> date:
+    return datetime.fromtimestamp(ts, SHANGHAI).date()
+
+
+@lru_cache(maxsize=65_536)
+def _end_of_day(d: date) -> int:
+    """Epoch seconds of 24:00 Asia/Shanghai on `d`."""
+    return int(datetime.combine(d + timedelta(days=1), time(0), tzinfo=SHANGHAI).timestamp())
+
+
+def _instant(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def _jurisdiction(value: str) -> str:
+    return value.split(" ", 1)[0] if value else "CN"
+
+
+# --- public API -----------------------------------------------------------------
+
+
+def apply(
+    state: ListingState | None,
+    event: LedgerEvent,
+    *,
+    now: datetime | None = None,
+    policy: Policy | None = None,
+    calendar: LegalCalendar | None = None,
+) -> tuple[ListingState, list[LedgerEvent]]:
+    """Fold one ledger event into the listing's state; return the derived events."""
+    if event.event_type == CLOCK_TICK:
+        if state is None:
+            state = ListingState(event.listing_id, _jurisdiction(event.jurisdiction))
+        return advance(state, event.occurred_at, cause=event, policy=policy, calendar=calendar)
+
+    policy = policy or default_policy()
+    calendar = calendar or default_calendar()
+    if state is None:
+        state = ListingState(event.listing_id, _jurisdiction(event.jurisdiction))
+    elif event.listing_id != state.listing_id:
+        raise RulesError(
+            f"event {event.event_id!r} has listing_id {event.listing_id!r}; "
+            f"expected {state.listing_id!r}"
+        )
+    if now is not None:
+        state.now = max(state.now or 0, _epoch(now))
+    if state.has_event(event.event_id):
+        logger.debug("rules.duplicate listing_id=%s event_id=%s", state.listing_id, event.event_id)
+        return state, []
+
+    compact = _compact(event)
+    state.remember(event.event_id)
+    if not state.events or _key(compact) >= _key(state.events[-1]):
+        state.events.append(compact)
+        _fold_event(state, compact, policy, calendar)
+    else:
+        bisect.insort(state.events, compact, key=_key)
+        logger.debug(
+            "rules.refold listing_id=%s event_id=%s events=%d",
+            state.listing_id, event.event_id, len(state.events),
+        )
+        _refold(state, policy, calendar)
+    return state, _diff(state, event, policy, calendar)
+
+
+def advance(
+    state: ListingState,
+    now: datetime,
+    *,
+    cause: LedgerEvent,
+    policy: Policy | None = None,
+    calendar: LegalCalendar | None = None,
+) -> tuple[ListingState, list[LedgerEvent]]:
+    """Move the listing's clock to `now` (a clock tick): report what became overdue."""
+    policy = policy or default_policy()
+    calendar = calendar or default_calendar()
+    ts = _epoch(now)
+    if state.now is not None and ts <= state.now:
+        return state, []
+    state.now = ts
+    return state, _diff(state, cause, policy, calendar)
+
+
+def checks(state: ListingState, *, include_open: bool = False,
+           policy: Policy | None = None,
+           calendar: LegalCalendar | None = None) -> list[Check]:
+    """The check rows of a listing, in trigger order.
+
+    Answered obligations give their verdict; obligations overdue at the latest clock
+    instant give VIOLATION (AUTHORITY) with no response; with `include_open`, the
+    others still running are listed as OPEN.
+    """
+    policy = policy or default_policy()
+    calendar = calendar or default_calendar()
+    rows: list[tuple[int, str, Check]] = []
+    for ob in state.fold["obligations"].values():
+        bound = policy.by_id[ob["rule"]]
+        verdict = _obligation_verdict(ob, bound, state.now)
+        if verdict is None:
+            continue
+        if verdict == OPEN and not include_open:
+            continue
+        if bound.rule.report == "VIOLATIONS" and verdict not in (VIOLATION, OUT_OF_TIME, OVERDUE):
+            if not (include_open and verdict == OPEN):
+                continue
+        rows.append((ob["ts"], ob["rule"], _check_row(state, ob, bound, verdict, calendar)))
+    for ac in state.fold["act_checks"].values():
+        bound = policy.by_id[ac["rule"]]
+        if bound.rule.report == "VIOLATIONS" and ac["verdict"] == COMPLIANT:
+            continue
+        rows.append((ac["ts"], ac["rule"], _act_row(state, ac, bound)))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    return [r[2] for r in rows]
+
+
+# --- folding ----------------------------------------------------------------------
+
+
+def _compact(event: LedgerEvent) -> CompactEvent:
+    payload = event.payload or {}
+    kept = {k: payload[k] for k in KEPT_PAYLOAD_KEYS if k in payload}
+    term = payload.get("listing_term")
+    if isinstance(term, dict):
+        kept["term_years"] = term.get("years")
+    return [
+        _epoch(event.occurred_at),
+        event.seq if event.seq is not None else 0,
+        event.event_id,
+        event.event_type,
+        event.source_event_id or event.event_id,
+        event.actor.kind,
+        event.actor.code,
+        kept,
+    ]
+
+
+def _key(e: CompactEvent) -> tuple[int, int, str]:
+    return (e[0], e[1], e[2])
+
+
+def _refold(state: ListingState, policy: Policy, calendar: LegalCalendar) -> None:
+    state.fold = new_fold()
+    for e in state.events:
+        _fold_event(state, e, policy, calendar)
+
+
+def _fold_event(
+    state: ListingState, e: CompactEvent, policy: Policy, calendar: LegalCalendar
+) -> None:
+    fold = state.fold
+    etype = e[3]
+    payload = e[7]
+
+    # 1. acts forbidden while an obligation is open (enforcing a suspended measure)
+    for ob in fold["obligations"].values():
+        if ob["answer"] is None and ob["state_violation"] is None:
+            forbidden = policy.by_id[ob["rule"]].rule.forbidden_acts
+            if etype in forbidden and payload.get("measure_code") == ob["measure"]:
+                ob["state_violation"] = [e[4], e[0], e[2]]
+
+    # 2. answers close open obligations
+    for bound, match in policy.by_answer.get(etype, ()):
+        if not match.accepts(payload):
+            continue
+        for ob in fold["obligations"].values():
+            if ob["rule"] != bound.id or ob["answer"] is not None:
+                continue
+            if match.same_measure and payload.get("measure_code") != ob["measure"]:
+                continue
+            if match.refers_to_trigger and payload.get("refers_to") != ob["trigger"]:
+                continue
+            if e[0] < ob["ts"]:
+                continue
+            ob["answer"], ob["answer_ts"], ob["answer_id"] = e[4], e[0], e[2]
+
+    # 3. act checks see the state before the act
+    for bound, match in policy.by_act.get(etype, ()):
+        if match.accepts(payload) and bound.in_force(state.jurisdiction, _local_date(e[0])):
+            _act_check(state, bound, e, calendar)
+
+    # 4. the act changes the listing and the sanctions
+    _transition(fold, e)
+
+    # 5. triggers open obligations
+    for bound, match in policy.by_open.get(etype, ()):
+        if not match.accepts(payload):
+            continue
+        if not bound.in_force(state.jurisdiction, _local_date(e[0])):
+            continue
+        if match.guard is not None and not _guard(fold, match.guard):
+            continue
+        _open(state, bound, match, e, calendar)
+
+
+def _transition(fold: dict[str, Any], e: CompactEvent) -> None:
+    etype, payload, src = e[3], e[7], e[4]
+    if etype == "LISTING_DECISION_MADE":
+        if fold["status"] in EXIT_STATUSES:
+            fold["relisted"] = True
+        fold["status"] = LISTED
+        fold["court"] = e[6] or fold["court"]
+        fold["last_decision"] = src
+        fold["published"] = None
+        fold["pending_application"] = False
+        fold["applicant_requested"] = False
+        fold["expired"] = False
+        fold["term_years"] = payload.get("term_years")
+        if payload.get("debtor"):
+            fold["debtor"] = payload["debtor"]
+        if payload.get("publishable") is False or payload.get("not_for_publication"):
+            fold["not_for_publication"] = True
+    elif etype in _EXIT_EVENTS:
+        if fold["status"] == LISTED:
+            fold["status"] = _EXIT_EVENTS[etype]
+            fold["last_exit"] = src
+            if etype == "LISTING_DELETED" and fold["applicant_requested"]:
+                fold["applicant_deletion"] = [src, _local_date(e[0]).isoformat()]
+    elif etype == "DEBTOR_IDENTIFIED":
+        if payload.get("debtor"):
+            fold["debtor"] = payload["debtor"]
+    elif etype == "LISTING_TERM_EXPIRED":
+        fold["expired"] = True
+    elif etype == "LISTING_DECISION_SERVED":
+        fold["served"] = True
+    elif etype == "LISTING_PUBLISHED":
+        if fold["last_decision"] is not None and fold["published"] is None:
+            fold["published"] = src
+    elif etype in ("LISTING_WITHDRAWN_FROM_PUBLICATION", "EMPLOYER_NOTIFIED"):
+        fold["not_for_publication"] = True
+    elif etype == "EXECUTION_NOTICE_SERVED":
+        if payload.get("risk_warning_included"):
+            fold["risk_notice"] = True
+    elif etype == "LISTING_APPLICATION_RECEIVED":
+        fold["pending_application"] = True
+    elif etype == "DELETION_REQUESTED_BY_APPLICANT":
+        fold["applicant_requested"] = True
+    elif etype == "CURRENT_PROCEDURE_TERMINATED":
+        fold["procedure_terminated"] = True
+        fold["empty_searches"] = 0
+    elif etype == "ASSET_SEARCH_COMPLETED":
+        if fold["procedure_terminated"] and payload.get("found") is False:
+            fold["empty_searches"] += 1
+    elif etype in _MEASURE_EVENTS:
+        _measure_change(fold, e, _MEASURE_EVENTS[etype])
+    if fold["court"] is None and e[5] == "COURT" and e[6]:
+        fold["court"] = e[6]
+
+
+def _measure_change(fold: dict[str, Any], e: CompactEvent, new_state: str) -> None:
+    payload = e[7]
+    measure = payload.get("measure_code")
+    if not measure:
+        logger.warning("rules.measure_missing event_id=%s type=%s", e[2], e[3])
+        return
+    current = fold["measures"].get(measure)
+    previous = current[1] if current else None
+    if previous == new_state and new_state != RETAINED:
+        return
+    agency = e[6] or (current[0] if current else None)
+    basis = payload.get("legal_basis") if new_state == RETAINED else None
+    until = payload.get("retention_until") if new_state == RETAINED else None
+    fold["measures"][measure] = [agency, new_state, e[0], e[4], basis, until]
+    fold["changes"].append(
+        [measure, agency, new_state, previous, e[0], e[4], payload.get("reason"), basis, until]
+    )
+
+
+def _guard(fold: dict[str, Any], name: str) -> bool:
+    if name == "listing_in_force":
+        return bool(fold["status"] == LISTED)
+    if name == "second_search_after_current_procedure_terminated":
+        return bool(
+            fold["status"] == LISTED
+            and fold["procedure_terminated"]
+            and fold["empty_searches"] == 2
+            and fold["term_years"] is None
+        )
+    raise RulesError(f"guard {name!r} is unknown")
+
+
+def _open(
+    state: ListingState,
+    bound: BoundRule,
+    match: Match,
+    e: CompactEvent,
+    calendar: LegalCalendar,
+) -> None:
+    fold = state.fold
+    rule = bound.rule
+    if rule.per_measure:
+        measure = e[7].get("measure_code")
+        if measure:
+            current = fold["measures"].get(measure)
+            agency = e[7].get("to_agency") or (current[0] if current else None)
+            targets = [(measure, agency)]
+        else:
+            targets = [
+                (m, v[0]) for m, v in sorted(fold["measures"].items())
+                if v[1] in (APPLIED, SUSPENDED)
+            ]
+    else:
+        targets = [(None, None)]
+
+    due = prov = cal = None
+    if rule.limit is not None and rule.kind == "DEADLINE":
+        deadline = calendar.add(
+            _local_date(e[0]), rule.limit.value, rule.limit.unit, state.jurisdiction
+        )
+        due, prov, cal = deadline.due_date.isoformat(), deadline.provisional, deadline.calendar_version
+
+    for measure, agency in targets:
+        oid = f"{state.listing_id}|{rule.id}|{e[4]}" + (f"|{measure}" if measure else "")
+        if oid in fold["obligations"]:
+            continue
+        fold["obligations"][oid] = {
+            "rule": rule.id,
+            "trigger": e[4],
+            "trigger_id": e[2],
+            "ts": e[0],
+            "measure": measure,
+            "resp_code": _responsible_code(fold, rule.responsible, rule.responsible_field,
+                                           e, agency),
+            "source": match.source or rule.source,
+            "due": due,
+            "prov": bool(prov),
+            "cal": cal,
+            "answer": None,
+            "answer_ts": None,
+            "answer_id": None,
+            "state_violation": None,
+        }
+
+
+def _responsible_code(
+    fold: dict[str, Any], kind: str, field_name: str | None, e: CompactEvent,
+    agency: str | None,
+) -> str | None:
+    if field_name and e[7].get(field_name):
+        return str(e[7][field_name])
+    if kind == "COURT":
+        return fold["court"]
+    if kind == "AGENCY":
+        return agency
+    return None
+
+
+# --- act checks -------------------------------------------------------------------
+
+
+def _act_check(
+    state: ListingState, bound: BoundRule, e: CompactEvent, calendar: LegalCalendar
+) -> None:
+    fold = state.fold
+    result = _PREDICATES[bound.rule.predicate or ""](state, bound, e)
+    if result is None:
+        return
+    verdict, trigger, response, reason = result
+    if bound.rule.response == "NONE":
+        response = None
+    key = f"{bound.id}|{trigger}|{response}"
+    fold["act_checks"][key] = {
+        "rule": bound.id,
+        "trigger": trigger,
+        "response": response,
+        "verdict": verdict,
+        "ts": e[0],
+        "act_id": e[2],
+        "reason": reason,
+    }
+
+
+def _verdict(ok: bool) -> str:
+    return COMPLIANT if ok else VIOLATION
+
+
+def _p_debtor_not_minor(state: ListingState, bound: BoundRule, e: CompactEvent) -> Any:
+    debtor = e[7].get("debtor") or state.fold["debtor"] or {}
+    birth = _birth_date(debtor)
+    if birth is None:
+        return None
+    on = _local_date(e[0])
+    age = on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+    reason = f"debtor aged {age} at the decision date {on.isoformat()}"
+    return _verdict(age >= 18), e[4], None, reason
+
+
+def _birth_date(debtor: dict[str, Any]) -> date | None:
+    if debtor.get("entity_type") not in (None, "NATURAL_PERSON"):
+        return None
+    if debtor.get("birth_date"):
+        return date.fromisoformat(str(debtor["birth_date"]))
+    number = str(debtor.get("id_number") or "")
+    if len(number) != 18 or not number[6:14].isdigit():
+        return None
+    try:
+        return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return None
+
+
+def _p_risk_notice(state: ListingState, bound: BoundRule, e: CompactEvent) -> Any:
+    ok = state.fold["risk_notice"]
+    reason = "a risk notice was served before the decision" if ok else (
+        "no execution notice with a risk warning was served before the listing decision"
+    )
+    return _verdict(ok), e[4], None, reason
+
+
+def _p_applicant_relist_bar(state: ListingState, bound: BoundRule, e: CompactEvent) -> Any:
+    fold = state.fold
+    deletion = fold["applicant_deletion"]
+    if deletion is None or bound.rule.limit is None:
+        return None
+    bar_end = add_months(date.fromisoformat(deletion[1]), bound.rule.limit.value)
+    if _local_date(e[0]) > bar_end:
+        return None
+    if e[3] == "LISTING_APPLICATION_REJECTED":
+        return COMPLIANT, deletion[0], e[4], f"re-application within the bar (ends {bar_end}) refused"
+    if e[3] == "LISTING_DECISION_MADE" and fold["pending_application"]:
+        return VIOLATION, deletion[0], e[4], (
+            f"listed again on the applicant's application before the bar ends {bar_end}"
+        )
+    return None
+
+
+def _p_relist_after_exit(state: ListingState, bound: BoundRule, e: CompactEvent) -> Any:
+    fold = state.fold
+    if fold["status"] not in EXIT_STATUSES or fold["last_exit"] is None:
+        return None
+    if fold["applicant_deletion"] is not None and fold["pending_application"]:
+        return None  # judged by the 6-month bar
+    return COMPLIANT, fold["last_exit"], e[4], "listed again after deletion for a new act"
+
+
+def _p_retention(state: ListingState, bound: BoundRule, e: CompactEvent) -> Any:
+    fold = state.fold
+    if fold["last_exit"] is None:
+        return None
+    payload = e[7]
+    missing = [k for k in ("legal_basis", "retention_until") if not payload.get(k)]
+    reason = (
+        "retention names its legal basis and period" if not missing
+        else f"retention lacks {', '.join(missing)}"
+    )
+    return _verdict(not missing), fold["last_exit"], e[4], reason
+
+
+def _p_repair(state: ListingState, bound: BoundRule, e: CompactEvent) -> Any:
+    if state.fold["status"] != LISTED:
+        return None
+    outcome = e[7].get("outcome")
+    reason = f"credit repair {str(outcome).lower()} while the entry is still listed"
+    return _verdict(outcome == "REJECTED"), e[7].get("refers_to"), e[4], reason
+
+
+def _p_not_for_publication(state: ListingState, bound: BoundRule, e: CompactEvent) -> Any:
+    fold = state.fold
+    if fold["last_decision"] is None:
+        return None
+    if e[3] == "EMPLOYER_NOTIFIED":
+        if fold["published"] is not None:
+            return VIOLATION, fold["last_decision"], fold["published"], (
+                "information that may not be published was published"
+            )
+        return COMPLIANT, fold["last_decision"], e[4], "not published; employer notified"
+    if fold["not_for_publication"]:
+        return VIOLATION, fold["last_decision"], e[4], (
+            "a not-for-publication listing was published"
+        )
+    return None
+
+
+def _p_measure_in_force(state: ListingState, bound: BoundRule, e: CompactEvent) -> Any:
+    current = state.fold["measures"].get(e[7].get("measure_code"))
+    if current is None or current[1] not in (RELEASED, SUSPENDED):
+        return None
+    return VIOLATION, current[3], e[4], f"measure enforced while {current[1].lower()}"
+
+
+def _p_listing_in_force(state: ListingState, bound: BoundRule, e: CompactEvent) -> Any:
+    fold = state.fold
+    ok = fold["status"] == LISTED
+    return _verdict(ok), fold["last_exit"] or fold["last_decision"], e[4], (
+        "listing in force" if ok else "the listing is no longer in force"
+    )
+
+
+_PREDICATES: dict[str, Any] = {
+    "debtor_not_minor": _p_debtor_not_minor,
+    "risk_notice_before": _p_risk_notice,
+    "applicant_relist_bar": _p_applicant_relist_bar,
+    "relist_after_exit": _p_relist_after_exit,
+    "retention_has_basis_and_period": _p_retention,
+    "repair_refused_while_listed": _p_repair,
+    "not_for_publication_route": _p_not_for_publication,
+    "measure_in_force": _p_measure_in_force,
+    "listing_in_force": _p_listing_in_force,
+}
+
+
+# --- outcomes and derived events ------------------------------------------------
+
+
+def _obligation_verdict(ob: dict[str, Any], bound: BoundRule, now: int | None) -> str | None:
+    """Final verdict of an obligation, OPEN while running, None if it lapsed silently."""
+    rule = bound.rule
+    party = rule.obligor == "PARTY"
+    if ob["state_violation"] is not None and not party:
+        return VIOLATION
+    if ob["answer"] is not None:
+        if rule.no_period:
+            return NO_NUMERIC_DEADLINE
+        if ob["due"] is None:
+            return COMPLIANT
+        on_time = _local_date(ob["answer_ts"]) <= date.fromisoformat(ob["due"])
+        if party:
+            return IN_TIME if on_time else OUT_OF_TIME
+        return COMPLIANT if on_time else VIOLATION
+    if ob["due"] is not None and now is not None and now >= _end_of_day(
+        date.fromisoformat(ob["due"])
+    ):
+        if party or not rule.answer_required:
+            return None  # a party's window lapsed: no violation, nothing to answer
+        return VIOLATION
+    return OPEN
+
+
+def _diff(
+    state: ListingState, cause: LedgerEvent, policy: Policy, calendar: LegalCalendar
+) -> list[LedgerEvent]:
+    out: list[LedgerEvent] = []
+    emitted = state.emitted
+    fold = state.fold
+
+    for change in fold["changes"]:
+        key = f"S|{change[0]}|{change[2]}|{change[5]}"
+        if key not in emitted:
+            emitted[key] = "1"
+            out.append(_sanction_event(state, cause, change, key))
+
+    for oid, ob in fold["obligations"].items():
+        bound = policy.by_id[ob["rule"]]
+        verdict = _obligation_verdict(ob, bound, state.now)
+        quiet = bound.rule.report == "VIOLATIONS"
+        if f"O|{oid}" not in emitted and not quiet:
+            emitted[f"O|{oid}"] = "1"
+            out.append(_derived(state, cause, DEADLINE_OPENED, oid, ob["ts"],
+                                DeadlineOpened(_obligation(state, ob, bound))))
+        if verdict is None or verdict == OPEN:
+            continue
+        violated = verdict in (VIOLATION, OUT_OF_TIME)
+        if violated and f"V|{oid}" not in emitted:
+            emitted[f"V|{oid}"] = verdict
+            out.append(_violation_event(state, cause, ob, bound, verdict))
+        if ob["answer"] is not None:
+            signature = f"{verdict}|{ob['answer']}"
+            if emitted.get(f"M|{oid}") != signature and (violated or not quiet
+                                                        or f"V|{oid}" in emitted):
+                emitted[f"M|{oid}"] = signature
+                out.append(_met_event(state, cause, ob, bound, verdict, calendar))
+
+    for key, ac in fold["act_checks"].items():
+        bound = policy.by_id[ac["rule"]]
+        if emitted.get(f"A|{key}") == ac["verdict"]:
+            continue
+        if ac["verdict"] == COMPLIANT and bound.rule.report == "VIOLATIONS":
+            continue
+        emitted[f"A|{key}"] = ac["verdict"]
+        out.append(_act_event(state, cause, ac, bound))
+    return out
+
+
+def _derived(
+    state: ListingState, cause: LedgerEvent, etype: str, key: str, ts: int, payload: Any
+) -> LedgerEvent:
+    return LedgerEvent(
+        event_id=str(uuid.uuid5(_NAMESPACE, f"{cause.event_id}|{etype}|{key}")),
+        event_type=etype,
+        listing_id=state.listing_id,
+        occurred_at=_instant(ts),
+        actor=LEDGER_ACTOR,
+        jurisdiction=state.jurisdiction,
+        payload=asdict(payload),
+        causation_id=cause.event_id,
+        correlation_id=cause.correlation_id,
+    )
+
+
+def _obligation(state: ListingState, ob: dict[str, Any], bound: BoundRule) -> Obligation:
+    rule = bound.rule
+    due = date.fromisoformat(ob["due"]) if ob["due"] else None
+    return Obligation(
+        obligation_id=f"{state.listing_id}|{rule.id}|{ob['trigger']}"
+        + (f"|{ob['measure']}" if ob["measure"] else ""),
+        rule_id=rule.id,
+        rule_source=ob["source"],
+        policy_version=bound.policy_version,
+        obligor=rule.obligor,
+        responsible_kind=rule.responsible,
+        responsible_code=ob["resp_code"],
+        trigger_event=ob["trigger"],
+        triggered_at=_instant(ob["ts"]),
+        limit_value=rule.limit.value if rule.limit and rule.kind == "DEADLINE" else None,
+        limit_unit=rule.limit.unit if rule.limit and rule.kind == "DEADLINE" else None,
+        due_date=due,
+        due_at=_instant(_end_of_day(due)) if due else None,
+        provisional=ob["prov"],
+        calendar_version=ob["cal"],
+        why=rule.why,
+    )
+
+
+def _violation_event(
+    state: ListingState, cause: LedgerEvent, ob: dict[str, Any], bound: BoundRule,
+    verdict: str,
+) -> LedgerEvent:
+    rule = bound.rule
+    if ob["state_violation"] is not None:
+        detected, response, act_ts = "STATE", ob["state_violation"][0], ob["state_violation"][1]
+        reason = f"{rule.id}: forbidden act {response} while the obligation was open"
+    elif ob["answer"] is not None:
+        detected, response, act_ts = "ANSWER", ob["answer"], ob["answer_ts"]
+        reason = f"{rule.id}: due {ob['due']}, answered by {response} on {_local_date(act_ts)}"
+    else:
+        detected, response, act_ts = "TICK", None, state.now
+        reason = f"{rule.id}: due {ob['due']}, no answer by the clock tick"
+    ts = act_ts if act_ts is not None else ob["ts"]
+    payload = DeadlineViolated(
+        obligation=_obligation(state, ob, bound),
+        verdict=verdict,
+        detected_by=detected,
+        response_event=response,
+        actual_date=_local_date(ts) if response is not None else (
+            _local_date(state.now) if state.now else None
+        ),
+        reason=f"{reason}; responsible {rule.responsible} {ob['resp_code'] or ''}".rstrip(),
+    )
+    oid = payload.obligation.obligation_id
+    return _derived(state, cause, DEADLINE_VIOLATED, oid, ts, payload)
+
+
+def _met_event(
+    state: ListingState, cause: LedgerEvent, ob: dict[str, Any], bound: BoundRule,
+    verdict: str, calendar: LegalCalendar,
+) -> LedgerEvent:
+    start, end = _local_date(ob["ts"]), _local_date(ob["answer_ts"])
+    payload = DeadlineMet(
+        obligation=_obligation(state, ob, bound),
+        response_event=ob["answer"],
+        answered_at=_instant(ob["answer_ts"]),
+        verdict=verdict,
+        late=verdict in (VIOLATION, OUT_OF_TIME),
+        elapsed_calendar_days=(end - start).days,
+        elapsed_working_days=calendar.working_days_between(start, end, state.jurisdiction),
+    )
+    key = f"{payload.obligation.obligation_id}|{verdict}|{ob['answer']}"
+    return _derived(state, cause, DEADLINE_MET, key, ob["answer_ts"], payload)
+
+
+def _act_event(
+    state: ListingState, cause: LedgerEvent, ac: dict[str, Any], bound: BoundRule
+) -> LedgerEvent:
+    rule = bound.rule
+    ob = {
+        "trigger": ac["trigger"], "ts": ac["ts"], "measure": None, "resp_code": None,
+        "source": rule.source, "due": None, "prov": False, "cal": None,
+    }
+    obligation = _obligation(state, ob, bound)
+    key = f"{obligation.obligation_id}|{ac['response']}|{ac['verdict']}"
+    if ac["verdict"] == COMPLIANT:
+        met = DeadlineMet(obligation, ac["response"] or ac["trigger"] or "",
+                          _instant(ac["ts"]), COMPLIANT, False, None, None)
+        return _derived(state, cause, DEADLINE_MET, key, ac["ts"], met)
+    violated = DeadlineViolated(
+        obligation=obligation,
+        verdict=ac["verdict"],
+        detected_by="STATE",
+        response_event=ac["response"],
+        actual_date=_local_date(ac["ts"]),
+        reason=f"{rule.id}: {ac['reason']}",
+    )
+    return _derived(state, cause, DEADLINE_VIOLATED, key, ac["ts"], violated)
+
+
+def _sanction_event(
+    state: ListingState, cause: LedgerEvent, change: list[Any], key: str
+) -> LedgerEvent:
+    measure, agency, new, previous, ts, src, reason, basis, until = change
+    payload = SanctionStateChanged(
+        agency=agency or measure.split(".", 1)[0],
+        measure_code=measure,
+        state=new,
+        previous_state=previous,
+        since=_instant(ts),
+        reason=reason,
+        legal_basis=basis,
+        retained_until=date.fromisoformat(until) if until else None,
+        trigger_event=src,
+    )
+    return _derived(state, cause, SANCTION_STATE_CHANGED, key, ts, payload)
+
+
+# --- check rows -------------------------------------------------------------------
+
+
+def _check_row(
+    state: ListingState, ob: dict[str, Any], bound: BoundRule, verdict: str,
+    calendar: LegalCalendar,
+) -> Check:
+    rule = bound.rule
+    elapsed_cal = elapsed_wd = None
+    if ob["answer_ts"] is not None:
+        start, end = _local_date(ob["ts"]), _local_date(ob["answer_ts"])
+        elapsed_cal = (end - start).days
+        elapsed_wd = calendar.working_days_between(start, end, state.jurisdiction)
+    return Check(
+        listing_id=state.listing_id,
+        rule_id=rule.id,
+        source=ob["source"],
+        trigger_event=ob["trigger"],
+        response_event=ob["answer"] or (ob["state_violation"][0] if ob["state_violation"] else None),
+        verdict=verdict,
+        deadline=date.fromisoformat(ob["due"]) if ob["due"] else None,
+        limit_value=rule.limit.value if rule.limit else None,
+        limit_unit=rule.limit.unit if rule.limit else None,
+        obligor=rule.obligor,
+        responsible_kind=rule.responsible,
+        responsible_code=ob["resp_code"],
+        why=rule.why,
+        provisional=ob["prov"],
+        calendar_version=ob["cal"],
+        elapsed_calendar_days=elapsed_cal,
+        elapsed_working_days=elapsed_wd,
+    )
+
+
+def _act_row(state: ListingState, ac: dict[str, Any], bound: BoundRule) -> Check:
+    rule = bound.rule
+    return Check(
+        listing_id=state.listing_id,
+        rule_id=rule.id,
+        source=rule.source,
+        trigger_event=ac["trigger"],
+        response_event=ac["response"],
+        verdict=ac["verdict"],
+        deadline=None,
+        limit_value=None,
+        limit_unit=None,
+        obligor=rule.obligor,
+        responsible_kind=rule.responsible,
+        responsible_code=state.fold["court"] if rule.responsible == "COURT" else None,
+        why=f"{rule.why} ({ac['reason']})",
+        provisional=False,
+        calendar_version=None,
+        elapsed_calendar_days=None,
+        elapsed_working_days=None,
+    )

@@ -1,0 +1,112 @@
+"""Per-listing state of the rules engine: the events seen and what they add up to.
+
+`ListingState` keeps the sorted, compact list of a listing's events (so any arrival
+order can be re-folded into the same result), the folded facts (listing lifecycle,
+sanction state per agency and measure, obligations, act checks), the latest clock
+instant, and what has already been emitted (so derived events are a diff). Every
+field is a JSON primitive: `to_dict()`/`from_dict()` round-trip exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Payload keys the rules read; everything else stays in the log, not in the state.
+KEPT_PAYLOAD_KEYS = (
+    "outcome", "document", "form", "result", "found", "round", "measure_code",
+    "refers_to", "to_agency", "to_court", "republisher", "legal_basis",
+    "retention_until", "risk_warning_included", "publishable", "not_for_publication",
+    "debtor", "birth_date", "id_number", "entity_type", "reason",
+)
+
+# A compact event: [epoch seconds, seq, event_id, type, source id, actor kind,
+# actor code, kept payload]
+CompactEvent = list[Any]
+
+# Listing lifecycle (失信名单条目): LISTED after a decision; exits below.
+LISTED = "LISTED"
+SHIELDED = "SHIELDED"
+REVOKED = "REVOKED"
+DELETED = "DELETED"
+EXIT_STATUSES = (SHIELDED, REVOKED, DELETED)
+
+# Sanction state of one agency's measure.
+APPLIED = "APPLIED"
+SUSPENDED = "SUSPENDED"
+RELEASED = "RELEASED"
+RETAINED = "RETAINED"
+
+
+def new_fold() -> dict[str, Any]:
+    """The folded facts of a listing with no events."""
+    return {
+        "status": None,  # None | LISTED | SHIELDED | REVOKED | DELETED
+        "court": None,  # executing court code
+        "relisted": False,
+        "expired": False,
+        "served": False,
+        "risk_notice": False,
+        "term_years": None,
+        "debtor": None,
+        "last_decision": None,  # source id
+        "last_exit": None,  # source id of the last shield/revoke/delete
+        "published": None,  # source id of a publication since the last decision
+        "not_for_publication": False,
+        "pending_application": False,
+        "applicant_requested": False,
+        "applicant_deletion": None,  # [source id, ISO date]
+        "procedure_terminated": False,
+        "empty_searches": 0,
+        "measures": {},  # measure_code -> [agency, state, since ts, source id, basis, until]
+        "changes": [],  # [measure, agency, state, previous, ts, source id, reason, basis, until]
+        "obligations": {},  # obligation id -> dict (see engine)
+        "act_checks": {},  # key -> dict (see engine)
+    }
+
+
+@dataclass(slots=True)
+class ListingState:
+    listing_id: str
+    jurisdiction: str
+    events: list[CompactEvent] = field(default_factory=list)
+    fold: dict[str, Any] = field(default_factory=new_fold)
+    now: int | None = None  # latest clock-tick instant known, epoch seconds
+    emitted: dict[str, str] = field(default_factory=dict)
+    _ids: set[str] | None = None  # cache of event ids (not serialised)
+
+    def has_event(self, event_id: str) -> bool:
+        if self._ids is None:
+            self._ids = {e[2] for e in self.events}
+        return event_id in self._ids
+
+    def remember(self, event_id: str) -> None:
+        if self._ids is None:
+            self._ids = {e[2] for e in self.events}
+        self._ids.add(event_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "v": 1,
+            "listing_id": self.listing_id,
+            "jurisdiction": self.jurisdiction,
+            "events": self.events,
+            "fold": self.fold,
+            "now": self.now,
+            "emitted": self.emitted,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ListingState:
+        if data.get("v") != 1:
+            raise ValueError(
+                f"listing state version {data.get('v')!r} is unknown; expected 1"
+            )
+        return cls(
+            listing_id=data["listing_id"],
+            jurisdiction=data["jurisdiction"],
+            events=[list(e) for e in data["events"]],
+            fold=data["fold"],
+            now=data["now"],
+            emitted=dict(data["emitted"]),
+        )
