@@ -95,3 +95,46 @@ def end_offsets(
         return ends
     finally:
         consumer.close()
+
+
+def ensure_changelogs(
+    settings: Settings, names: Sequence[str], partitions: int
+) -> None:
+    """Create the tables' changelog topics before faust starts.
+
+    faust would create them itself, but a consumer whose metadata was read before
+    the creation sees them with 0 partitions and fails every table write with
+    PartitionsMismatch until its next metadata refresh; created beforehand, they are
+    in the first metadata already. An existing changelog must have `partitions`.
+    """
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    counts = partition_counts(settings, names)
+    wrong = {name: n for name, n in counts.items() if n is not None and n != partitions}
+    if wrong:
+        raise CopartitioningError(
+            f"changelog topics {wrong} do not have {partitions} partitions like the "
+            "input topics; delete them (the tables are rebuilt from the ledger) or "
+            "use another TOPIC_PREFIX"
+        )
+    missing = [name for name, n in counts.items() if n is None]
+    if not missing:
+        return
+    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+    brokers = len(admin.list_topics(timeout=TIMEOUT).brokers)
+    new = [
+        NewTopic(
+            name,
+            num_partitions=partitions,
+            replication_factor=min(3, brokers) or 1,
+            config={"cleanup.policy": "compact"},
+        )
+        for name in missing
+    ]
+    for name, future in admin.create_topics(new, request_timeout=TIMEOUT).items():
+        try:
+            future.result()
+        except Exception as exc:  # a concurrent worker may have created it first
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise StartupError(f"cannot create changelog {name!r}: {exc}") from exc
+        logger.debug("created changelog topic=%s partitions=%d", name, partitions)

@@ -41,9 +41,10 @@ from pathlib import Path
 from typing import Any
 
 import faust
+import mode
 from faust.types import TP
 
-from processors.checks import check_copartitioned, end_offsets
+from processors.checks import check_copartitioned, end_offsets, ensure_changelogs
 from processors.clock import tick_messages
 from processors.core import Engine, Processor, Record
 from processors.metrics import Metrics
@@ -104,6 +105,9 @@ class ProcessorWorker:
             web_enabled=False,
             producer_acks=-1,
             autodiscover=False,
+            # an agent that raises stops the worker instead of being restarted past
+            # the event it failed on (bad input goes to the dead-letter topic instead)
+            agent_supervisor=mode.CrashingSupervisor,
         )
 
         def raw_topic(*names: str) -> Any:
@@ -124,12 +128,12 @@ class ProcessorWorker:
                 name,
                 default=None,
                 partitions=partitions,  # co-partitioned with the input topics
-                key_type=str,
-                key_serializer="json",
-                value_serializer="json",
+                schema=faust.Schema(
+                    key_type=str, key_serializer="json", value_serializer="json"
+                ),
             )
 
-        listings, open_index, clock = (
+        self.tables = listings, open_index, clock = (
             table("listings"),
             table("open-index"),
             table("clock"),
@@ -304,6 +308,8 @@ class ProcessorWorker:
     def run(self) -> int:
         """Check the topics, start faust, block until the worker stops."""
         partitions = check_copartitioned(self.settings, self.topics.ledger)
+        changelogs = [table.changelog_topic.get_topic_name() for table in self.tables]
+        ensure_changelogs(self.settings, changelogs, partitions)
         if self.options.until_caught_up:
             self.ends = end_offsets(self.settings, self.topics.ledger)
         logger.info(
