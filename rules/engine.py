@@ -237,7 +237,7 @@ def checks(state: ListingState, *, include_open: bool = False,
 
 def _compact(event: LedgerEvent) -> CompactEvent:
     payload = event.payload or {}
-    kept = {k: payload[k] for k in KEPT_PAYLOAD_KEYS if k in payload}
+    kept = {k: _plain(payload[k]) for k in KEPT_PAYLOAD_KEYS if k in payload}
     term = payload.get("listing_term")
     if isinstance(term, dict):
         kept["term_years"] = term.get("years")
@@ -251,6 +251,17 @@ def _compact(event: LedgerEvent) -> CompactEvent:
         event.actor.code,
         kept,
     ]
+
+
+def _plain(value: Any) -> Any:
+    """JSON-plain copy of a payload value (dates as ISO strings)."""
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _key(e: CompactEvent) -> tuple[int, int, str]:

@@ -6,6 +6,7 @@ import typer
 
 from processors import cli as processors_cli
 from producers import cli as producers_cli
+from rules import cli as rules_cli
 from shixin.stack import cli as stack_cli
 
 app = typer.Typer(
@@ -22,3 +23,4 @@ app.command("process")(processors_cli.process)
 app.add_typer(processors_cli.clock_app, name="clock")
 app.command("publish")(producers_cli.publish)
 app.command("generate")(producers_cli.generate)
+app.add_typer(rules_cli.app, name="rules")
