@@ -6,6 +6,7 @@ import typer
 
 from processors import cli as processors_cli
 from producers import cli as producers_cli
+from projections import cli as projections_cli
 from rules import cli as rules_cli
 from shixin.stack import cli as stack_cli
 
@@ -24,3 +25,4 @@ app.add_typer(processors_cli.clock_app, name="clock")
 app.command("publish")(producers_cli.publish)
 app.command("generate")(producers_cli.generate)
 app.add_typer(rules_cli.app, name="rules")
+projections_cli.register(app)

@@ -1,0 +1,61 @@
+"""Bitemporal queries: what was true at T (effective time) as known at T2 (broker
+time), read from the history tables; see `projections.rows` for the model."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from projections.migrate import DEFAULT_SCHEMA
+from projections.rows import TABLE_COLUMNS, TABLE_KEYS
+
+logger = logging.getLogger(__name__)
+
+SUBJECTS = ("listings", "sanctions", "obligations", "violations")
+# Columns never shown by the auditors' query (interception reads them via `check`).
+HIDDEN = frozenset({"subject_id", "legal_rep_id"})
+
+
+def as_of(
+    conn: psycopg.Connection,
+    table: str,
+    at: datetime | None = None,
+    known_at: datetime | None = None,
+    listing_id: str | None = None,
+    schema: str = DEFAULT_SCHEMA,
+) -> list[dict[str, Any]]:
+    """Rows of `table` in effect at `at`, as the ledger knew them at `known_at`
+    (both default to now)."""
+    if table not in SUBJECTS:
+        raise ValueError(
+            f"unknown table {table!r}: expected one of {', '.join(SUBJECTS)}"
+        )
+    now = datetime.now(UTC)
+    at, known_at = at or now, known_at or now
+    for name, value in (("--as-of", at), ("--known-at", known_at)):
+        if value.tzinfo is None:
+            raise ValueError(
+                f"{name} {value.isoformat()!r} has no UTC offset: give one"
+            )
+    columns = [c for c in TABLE_COLUMNS[table] if c not in HIDDEN]
+    columns += ["valid_from", "valid_to", "known_from", "known_to", "known_topic",
+                "known_partition", "known_offset"]  # fmt: skip
+    query = sql.SQL(
+        "SELECT {cols} FROM {schema}.{table} "
+        "WHERE valid_from <= %(at)s AND (valid_to IS NULL OR %(at)s < valid_to) "
+        "AND known_from <= %(known)s AND (known_to IS NULL OR %(known)s < known_to) "
+        "AND (%(listing)s::text IS NULL OR listing_id = %(listing)s) "
+        "ORDER BY {order}"
+    ).format(
+        cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
+        schema=sql.Identifier(schema),
+        table=sql.Identifier(f"{table}_history"),
+        order=sql.SQL(", ").join(map(sql.Identifier, TABLE_KEYS[table])),
+    )
+    with conn.cursor() as cur:
+        cur.execute(query, {"at": at, "known": known_at, "listing": listing_id})
+        return [dict(zip(columns, r, strict=True)) for r in cur.fetchall()]
