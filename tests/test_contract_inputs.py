@@ -1,0 +1,317 @@
+"""Validated input: identifier algorithms, formats, rejections and conversion."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from contract import identifiers as ids
+from contract.convert import parse_line
+from contract.errors import InputError
+from contract.ids import clean_text, event_id, listing_id
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+def _lines(name: str) -> list[dict[str, Any]]:
+    with (DATA / name).open(encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines]
+
+
+LISTINGS = _lines("listings.jsonl")
+LIFECYCLES = _lines("lifecycles.jsonl")
+
+
+# Identifier algorithms
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("350211198305042073", True),
+        ("11010519491231002X", True),
+        ("350211198305042074", False),  # wrong check digit
+        ("350211198313042073", False),  # month 13
+        ("3502111983****2073", False),  # masked
+        ("35021119830504207", False),  # 17 characters
+    ],
+)
+def test_resident_id_check_digit(value: str, ok: bool) -> None:
+    assert (ids.check_resident_id(value) is None) is ok
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("91350102MA3UCNP82N", True),
+        ("91350102MA3UCNP82P", False),  # wrong check character
+        ("Y1350102MA3UCNP82N", False),  # changed authority code breaks the check
+        ("91350102MA3UCNP83N", False),  # embedded org code broken
+        ("91350102MA3UCNP8IN", False),  # I is not in the alphabet
+    ],
+)
+def test_unified_social_credit_code_check_character(value: str, ok: bool) -> None:
+    assert (ids.check_uscc(value) is None) is ok
+
+
+def test_organisation_code_check_character() -> None:
+    assert ids.check_org_code("MA3UCNP82") is None
+    assert ids.org_code_check_char("D2143569") == "X"  # GB 11714 example shape
+    assert "check character '2'" in (ids.check_org_code("MA3UCNP83") or "")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "（2019）闽0203执7784号",
+        "(2019)闽0203执7784号",
+        "（2019）粤0106执恢12号",
+        "（2019）闽02执复3号之一",
+        "（2015）思执字第03834号",
+        "(2015)晋执字第05266号",
+    ],
+)
+def test_case_numbers_in_every_accepted_style(value: str) -> None:
+    assert ids.check_case_number(value, enforcement=True) is None
+
+
+@pytest.mark.parametrize("value", ["2019闽0203执7784号", "（2019）闽0203民初7784号", "（19）闽执1号"])
+def test_bad_enforcement_case_numbers(value: str) -> None:
+    assert ids.check_case_number(value, enforcement=True) is not None
+
+
+def test_chinese_and_compact_dates() -> None:
+    assert ids.parse_published_date("2016年06月01日") == date(2016, 6, 1)
+    assert ids.parse_published_date("20190709") == date(2019, 7, 9)
+    assert ids.parse_published_date("2016年13月01日") is None
+
+
+# Deterministic ids
+
+
+def test_listing_id_normalises_brackets_spaces_and_invisible_characters() -> None:
+    a = listing_id("(2017)闽0203执2377号", "3502111983****2073")
+    b = listing_id(" （2017） 闽0203执\u200b2377号 ", "3502111983****2073\ufeff")
+    assert a == b == "（2017）闽0203执2377号|3502111983****2073"
+
+
+def test_event_id_is_stable_and_distinct_per_act() -> None:
+    key = listing_id("(2017)闽0203执2377号", "3502111983****2073")
+    assert event_id(key, "SANCTION_APPLIED", "LC-1-E6") == event_id(
+        key, "SANCTION_APPLIED", "LC-1-E6"
+    )
+    assert event_id(key, "SANCTION_APPLIED", "LC-1-E6") != event_id(
+        key, "SANCTION_APPLIED", "LC-1-E7"
+    )
+
+
+def test_clean_text_is_nfc_without_zero_width_or_surrounding_space() -> None:
+    assert clean_text(" \u200b闽0203\u200d \n") == "闽0203"
+    assert clean_text("e\u0301") == "\u00e9"
+
+
+# Conversion of the sample data
+
+
+def test_every_listing_converts_to_one_snapshot_event() -> None:
+    for number, listing in enumerate(LISTINGS, 1):
+        events, errors = parse_line("listing", listing, f"listings.jsonl:{number}")
+        assert errors == []
+        (event,) = events
+        truth = listing["_synthetic"]
+        assert event.payload["conduct_codes"] == truth["conduct_codes"]
+        assert event.payload["conduct_label_version"] == truth["conduct_label_version"]
+        assert event.payload["publish_date"].isoformat() == truth["publish_date"]
+        assert event.payload["entity_type"] == truth["entity_type"]
+        assert event.jurisdiction == "CN-35"
+        assert event.occurred_at.isoformat() == f"{truth['publish_date']}T00:00:00+08:00"
+        assert "_synthetic" not in event.payload and "synthetic" not in event.payload
+
+
+def test_listing_and_lifecycle_of_one_debtor_share_the_listing_id() -> None:
+    by_record = {}
+    for listing in LISTINGS:
+        (event,), _ = parse_line("listing", listing, "listing")
+        by_record[listing["platform_record_id"]] = event.listing_id
+    matched = 0
+    for lifecycle in LIFECYCLES:
+        events, errors = parse_line("lifecycle", lifecycle, lifecycle["lifecycle_id"])
+        assert errors == []
+        if lifecycle["platform_record_id"] in by_record:
+            assert events[0].listing_id == by_record[lifecycle["platform_record_id"]]
+            matched += 1
+    assert matched >= 40
+
+
+def test_lifecycle_events_keep_seq_source_ids_and_payload_names() -> None:
+    lifecycle = LIFECYCLES[0]
+    events, errors = parse_line("lifecycle", lifecycle, "lifecycles.jsonl:1")
+
+    assert errors == []
+    identity, *acts = events
+    assert identity.event_type == "DEBTOR_IDENTIFIED"
+    assert identity.payload["debtor"]["id_number"] == lifecycle["debtor"]["id_number"]
+    assert len(acts) == len(lifecycle["events"])
+    for act, raw in zip(acts, lifecycle["events"], strict=True):
+        assert (act.event_type, act.seq, act.source_event_id) == (
+            raw["type"],
+            raw["seq"],
+            raw["event_id"],
+        )
+        assert set(act.payload) >= set(raw["payload"])
+        assert act.jurisdiction == "CN-35"
+        assert act.correlation_id == "LC-001"
+
+
+def test_refers_to_becomes_the_causation_id() -> None:
+    events, _ = parse_line("lifecycle", LIFECYCLES[0], "lifecycles.jsonl:1")
+    by_source = {e.source_event_id: e for e in events}
+    answering = [e for e in events if "refers_to" in e.payload]
+    assert answering
+    for event in answering:
+        assert event.causation_id == by_source[event.payload["refers_to"]].event_id
+
+
+def test_typed_payload_values() -> None:
+    events = [e for lc in LIFECYCLES for e in parse_line("lifecycle", lc, "x")[0]]
+    paid = [e.payload["paid_yuan"] for e in events if "paid_yuan" in e.payload]
+    assert paid and all(isinstance(p, Decimal) and p.as_tuple().exponent == -2 for p in paid)
+    terms = [e.payload["listing_term"] for e in events if "expires" in e.payload.get("listing_term", {})]
+    assert terms and all(isinstance(t["expires"], date) for t in terms)
+
+
+# Rejections: one case per kind of bad input
+
+
+def _lifecycle() -> dict[str, Any]:
+    return copy.deepcopy(LIFECYCLES[0])
+
+
+def _listing(index: int = 0) -> dict[str, Any]:
+    return copy.deepcopy(LISTINGS[index])
+
+
+def _person_listing() -> dict[str, Any]:
+    return copy.deepcopy(next(x for x in LISTINGS if "*" in x["card_number"]))
+
+
+def _org_lifecycle() -> dict[str, Any]:
+    return copy.deepcopy(
+        next(x for x in LIFECYCLES if x["debtor"]["entity_type"] == "LEGAL_PERSON")
+    )
+
+
+def _set(obj: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    *parents, last = path.split(".")
+    target: Any = obj
+    for part in parents:
+        target = target[int(part)] if part.isdigit() else target[part]
+    target[int(last) if last.isdigit() else last] = value
+    return obj
+
+
+BAD_LIFECYCLES = [
+    ("ric_check_digit", "debtor.id_number", "350211198305042074", "check digit '3'"),
+    ("masked_id_as_full_id", "debtor.id_number", "3502111983****2073", "masked numbers belong"),
+    ("naive_instant", "events.1.at", "2016-12-20T08:34:00", "time zone offset"),
+    ("bare_date_instant", "events.1.at", "2016-12-20", "an instant with date, time and offset"),
+    ("unknown_event_type", "events.1.type", "LISTING_FORGOTTEN", "Input should be"),
+    ("bad_measure_code", "events.5.payload.measure_code", "railway-ban", "AGENCY.MEASURE"),
+    ("unknown_payload_field", "events.5.payload.colour", "red", "Extra inputs"),
+    ("bad_jurisdiction", "jurisdiction", "Fujian", "should match pattern"),
+    ("bad_case_number", "case_number", "闽01执3142号", "a case number such as"),
+    ("unknown_agency", "events.5.actor.code", "MINISTRY_OF_MAGIC", "an agency code"),
+    ("bad_iso_date", "events.2.payload.listing_term.expires", "2019-02-30", "a date such as"),
+    ("bool_as_text", "events.1.payload.risk_warning_included", "yes", "valid boolean"),
+    ("unknown_conduct_code", "events.2.payload.conduct_codes.0", "LAZINESS", "Input should be"),
+    ("card_number_not_the_id", "debtor.published_card_number", "3502111983****9999", "masked form"),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [case[1:] for case in BAD_LIFECYCLES],
+    ids=[case[0] for case in BAD_LIFECYCLES],
+)
+def test_bad_lifecycle_is_rejected_whole(path: str, value: Any, message: str) -> None:
+    record = _set(_lifecycle(), path, value)
+    events, errors = parse_line("lifecycle", record, "lifecycles.jsonl:1")
+
+    assert events == []
+    assert len(errors) == 1, errors
+    (error,) = errors
+    assert isinstance(error, InputError)
+    assert error.record.startswith("lifecycles.jsonl:1 LC-001")
+    assert error.field == path
+    assert error.value == value
+    assert message in error.expected
+    assert path in str(error) and "expected" in str(error)
+
+
+def test_bad_uscc_of_an_organisation_is_rejected() -> None:
+    record = _org_lifecycle()
+    uscc = record["debtor"]["id_number"]
+    record["debtor"]["id_number"] = uscc[:-1] + ("0" if uscc[-1] != "0" else "1")
+    events, errors = parse_line("lifecycle", record, "lifecycles.jsonl:9")
+    assert events == []
+    assert [e.field for e in errors] == ["debtor.id_number"]
+    assert "GB 32100" in errors[0].expected
+
+
+BAD_LISTINGS = [
+    ("full_id_published", "card_number", "350582198802197326", "must not be published"),
+    ("bad_org_code", "card_number", "MA3UCNP83", "check character"),
+    ("bad_chinese_date", "filing_date", "2016年13月08日", "a date such as"),
+    ("label_of_the_wrong_version", "dishonest_conduct", "有履行能力而拒不履行生效法律文书确定义务", "SPC2013"),
+    ("unknown_label", "dishonest_conduct", "逃避债务", "is not one"),
+    ("unknown_province", "province", "加州", "a province short name"),
+    ("negative_age", "age", -1, "greater than or equal to 0"),
+]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [case[1:] for case in BAD_LISTINGS],
+    ids=[case[0] for case in BAD_LISTINGS],
+)
+def test_bad_listing_is_rejected(field: str, value: Any, message: str) -> None:
+    record = _listing(0) if field != "card_number" or "MA" in str(value) else _person_listing()
+    record[field] = value
+    events, errors = parse_line("listing", record, "listings.jsonl:1")
+
+    assert events == []
+    assert [(e.field, e.value) for e in errors] == [(field, value)]
+    assert message in errors[0].expected
+    assert errors[0].record == "listings.jsonl:1"
+
+
+def test_several_problems_give_one_error_each() -> None:
+    record = _lifecycle()
+    record["debtor"]["id_number"] = "350211198305042074"
+    record["events"][1]["at"] = "2016-12-20"
+    record["events"][5]["payload"]["measure_code"] = "bad"
+    events, errors = parse_line("lifecycle", record, "lifecycles.jsonl:1")
+    assert events == []
+    # Envelope problems are reported first; payloads are checked once the envelope holds.
+    assert {e.field for e in errors} == {"debtor.id_number", "events.1.at"}
+
+
+def test_strings_are_cleaned_before_validation() -> None:
+    record = _lifecycle()
+    record["case_number"] = "\u200b " + record["case_number"] + "\ufeff"
+    record["debtor"]["name"] = " " + record["debtor"]["name"] + "\u200d"
+    events, errors = parse_line("lifecycle", record, "lifecycles.jsonl:1")
+    assert errors == []
+    assert events[0].payload["case_number"] == LIFECYCLES[0]["case_number"]
+    assert events[0].payload["debtor"]["name"] == LIFECYCLES[0]["debtor"]["name"]
+
+
+def test_not_an_object_is_rejected() -> None:
+    events, errors = parse_line("listing", ["not", "an", "object"], "listings.jsonl:7")
+    assert events == [] and errors[0].expected == "a JSON object"
