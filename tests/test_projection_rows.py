@@ -1,0 +1,285 @@
+"""Row logic of the projections: pure, no services."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from contract.derived import DEADLINE_MET, DEADLINE_OPENED, DEADLINE_VIOLATED
+from contract.event import Actor, LedgerEvent, Position
+from projections import rows
+from projections.check import SubjectError, is_active, subject_kind
+from projections.rows import Fact, HistoryRow
+
+COURT = Actor(kind="COURT", code="闽0203", name="厦门市思明区人民法院")
+LEDGER = Actor(kind="LEDGER", code="rules-engine")
+T0 = datetime(2020, 1, 6, 1, 0, tzinfo=UTC)
+PERSON_ID = "35010219850315041X"
+COLUMNS = rows.TABLE_COLUMNS
+
+
+def fact(
+    event_type: str,
+    day: int,
+    known_ms: int,
+    payload: dict[str, Any] | None = None,
+    *,
+    listing: str = "L1",
+    actor: Actor = COURT,
+    event_id: str | None = None,
+) -> Fact:
+    event = LedgerEvent(
+        event_id=event_id or f"{event_type}-{day}-{known_ms}",
+        event_type=event_type,
+        listing_id=listing,
+        occurred_at=T0 + timedelta(days=day),
+        actor=actor,
+        jurisdiction="CN-35",
+        payload=payload or {},
+    )
+    position = Position(
+        "court", 0, known_ms, T0 + timedelta(days=400, milliseconds=known_ms)
+    )
+    return Fact.of(event, position)
+
+
+def listing_facts() -> list[Fact]:
+    debtor = {
+        "name": "张三",
+        "entity_type": "NATURAL_PERSON",
+        "id_number": PERSON_ID,
+        "published_card_number": "3501021985****041X",
+    }
+    return [
+        fact(
+            "DEBTOR_IDENTIFIED",
+            0,
+            1,
+            {"debtor": debtor, "case_number": "（2019）闽0203执1号"},
+        ),
+        fact("LISTING_DECISION_MADE", 10, 2, {"conduct_codes": ["ABILITY_REFUSAL"]}),
+        fact("LISTING_PUBLISHED", 11, 3),
+        fact("LISTING_SHIELDED", 40, 4),
+        fact("LISTING_DECISION_MADE", 90, 5, {"conduct_codes": ["EVADE_EXECUTION"]}),
+        fact("LISTING_PUBLISHED", 91, 6),
+        fact("LISTING_REVOKED", 120, 7),
+    ]
+
+
+def replay_in_batches(
+    kind: str, key: rows.Key, arrival: list[list[Fact]]
+) -> list[HistoryRow]:
+    """What the store does, in memory: plan each batch, apply closes and inserts."""
+    history: list[HistoryRow] = []
+    prior: rows.FoldState | None = None
+    known: list[Fact] = []
+    for batch in arrival:
+        known.extend(batch)
+        change = rows.plan(kind, key, prior, batch, lambda: list(known))
+        if change.recompute:
+            history = []
+        for table, known_to in change.closes:
+            for hr in history:
+                if hr.table == table and hr.valid_to is None and hr.known_to is None:
+                    hr.known_to = known_to
+        history.extend(change.inserted)
+        prior = change.fold_state
+    return history
+
+
+def as_set(history: list[HistoryRow]) -> set[tuple[Any, ...]]:
+    return {
+        (h.table, h.row, h.valid_from, h.valid_to, h.known.broker_time, h.known_to)
+        for h in history
+    }
+
+
+def test_masked_card_number_keeps_first_10_and_last_4_of_a_resident_id() -> None:
+    assert (
+        rows.masked_card_number("NATURAL_PERSON", PERSON_ID, None)
+        == "3501021985****041X"
+    )
+
+
+def test_masked_card_number_never_returns_a_full_resident_id_even_if_shown_so() -> None:
+    masked = rows.masked_card_number("NATURAL_PERSON", None, PERSON_ID)
+    assert masked == "3501021985****041X"
+
+
+def test_masked_card_number_shows_organisation_codes_whole() -> None:
+    assert rows.masked_card_number("LEGAL_PERSON", None, "MA3UCNP82") == "MA3UCNP82"
+
+
+def test_listing_fold_follows_shielding_and_relisting() -> None:
+    spans, state, _ = rows.timeline(rows.LISTING, ("L1",), listing_facts())
+    states = [
+        row[rows.TABLE_COLUMNS["listings"].index("state")]
+        for _, _, row in spans["listings"]
+    ]
+    assert states == [
+        "PENDING", "DECIDED", "PUBLISHED", "SHIELDED",
+        "RELISTED", "PUBLISHED", "REVOKED",
+    ]  # fmt: skip
+    assert state is not None and state["subject_id"] == PERSON_ID
+    assert state["masked_id"] == "3501021985****041X"
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_rows_do_not_depend_on_arrival_order_or_batching(seed: int) -> None:
+    facts = listing_facts()
+    expected = as_set(rows.full_history(rows.LISTING, ("L1",), facts).inserted)
+    shuffled = facts[:]
+    random.Random(seed).shuffle(shuffled)
+    cut = sorted(random.Random(seed + 100).sample(range(1, len(facts)), 2))
+    batches = [shuffled[: cut[0]], shuffled[cut[0] : cut[1]], shuffled[cut[1] :]]
+    assert as_set(replay_in_batches(rows.LISTING, ("L1",), batches)) == expected
+
+
+def test_in_order_events_take_the_fast_path_with_the_rows_of_the_definition() -> None:
+    facts = listing_facts()
+    history = replay_in_batches(rows.LISTING, ("L1",), [[f] for f in facts])
+    assert as_set(history) == as_set(
+        rows.full_history(rows.LISTING, ("L1",), facts).inserted
+    )
+    assert sum(1 for h in history if h.valid_to is None and h.known_to is None) == 1
+
+
+def at(history: list[HistoryRow], t: datetime, known: datetime) -> list[str]:
+    column = rows.TABLE_COLUMNS["listings"].index("state")
+    return [
+        h.row[column]
+        for h in history
+        if h.valid_from <= rows.iso(t)
+        and (h.valid_to is None or rows.iso(t) < h.valid_to)
+        and h.known.broker_time <= rows.iso(known)
+        and (h.known_to is None or rows.iso(known) < h.known_to)
+    ]
+
+
+def test_a_backdated_shielding_changes_the_past_only_from_when_it_was_recorded() -> (
+    None
+):
+    facts = listing_facts()[:3]
+    # recorded last (knowledge 9) but effective on day 20, before nothing newer
+    late = fact("LISTING_SHIELDED", 20, 9)
+    newer = fact("LISTING_CORRECTED", 30, 8)
+    history = replay_in_batches(rows.LISTING, ("L1",), [facts, [newer], [late]])
+    day25 = T0 + timedelta(days=25)
+    before_recorded = datetime.fromisoformat(newer.known.broker_time)
+    after_recorded = datetime.fromisoformat(late.known.broker_time)
+    assert at(history, day25, before_recorded) == ["PUBLISHED"]
+    assert at(history, day25, after_recorded) == ["SHIELDED"]
+    # the later correction is refolded on top of the backdated shielding
+    assert at(history, T0 + timedelta(days=35), after_recorded) == ["SHIELDED"]
+    assert at(history, T0 + timedelta(days=15), after_recorded) == ["PUBLISHED"]
+
+
+def obligation(**overrides: Any) -> dict[str, Any]:
+    base = {
+        "obligation_id": "L1|SPC2017.ART10.DELETE_3WD|E10",
+        "rule_id": "SPC2017.ART10.DELETE_3WD",
+        "rule_source": "法释〔2017〕7号 第十条",
+        "policy_version": "SPC2017/v1",
+        "obligor": "AUTHORITY",
+        "responsible_kind": "COURT",
+        "responsible_code": "闽0203",
+        "trigger_event": "E10",
+        "triggered_at": rows.iso(T0),
+        "limit_value": 3,
+        "limit_unit": "WORKING_DAYS",
+        "due_date": "2020-01-09",
+        "due_at": "2020-01-09T16:00:00+00:00",
+        "provisional": False,
+        "calendar_version": "v1",
+        "why": "delete within 3 working days",
+    }
+    return base | overrides
+
+
+def test_a_tick_violation_answered_on_time_later_is_withdrawn_and_met() -> None:
+    ob = obligation()
+    facts = [
+        fact(DEADLINE_OPENED, 0, 1, {"obligation": ob}, actor=LEDGER),
+        fact(
+            DEADLINE_VIOLATED,
+            5,
+            2,
+            {
+                "obligation": ob,
+                "verdict": "VIOLATION",
+                "detected_by": "TICK",
+                "response_event": None,
+                "actual_date": None,
+                "reason": "overdue",
+            },
+            actor=LEDGER,
+        ),  # fmt: skip
+        fact(
+            DEADLINE_MET,
+            2,
+            3,
+            {
+                "obligation": ob,
+                "response_event": "E11",
+                "answered_at": rows.iso(T0),
+                "verdict": "COMPLIANT",
+                "late": False,
+            },
+            actor=LEDGER,
+        ),  # fmt: skip
+    ]
+    change = rows.full_history(rows.OBLIGATION, (ob["obligation_id"],), facts)
+    current = {t: change.current(t) for t in ("obligations", "violations")}
+    assert current["obligations"] is not None and current["violations"] is not None
+    ob_row = dict(zip(COLUMNS["obligations"], current["obligations"][0], strict=True))
+    v_row = dict(zip(COLUMNS["violations"], current["violations"][0], strict=True))
+    assert ob_row["status"] == "MET"
+    assert v_row["withdrawn"] is True
+    assert v_row["answer_event"] == "E11"
+
+
+def test_an_unanswered_tick_violation_leaves_the_obligation_violated() -> None:
+    ob = obligation()
+    violated = {
+        "obligation": ob, "verdict": "VIOLATION", "detected_by": "TICK",
+        "response_event": None, "actual_date": None, "reason": "overdue",
+    }  # fmt: skip
+    change = rows.full_history(
+        rows.OBLIGATION,
+        (ob["obligation_id"],),
+        [fact(DEADLINE_VIOLATED, 5, 2, violated, actor=LEDGER)],
+    )
+    current = change.current("obligations")
+    assert current is not None
+    assert (
+        dict(zip(COLUMNS["obligations"], current[0], strict=True))["status"]
+        == "VIOLATED"
+    )
+
+
+@pytest.mark.parametrize(
+    ("listing_state", "sanction_state", "basis", "until", "active"),
+    [
+        ("PUBLISHED", "APPLIED", None, None, True),
+        ("SHIELDED", "APPLIED", None, None, False),  # release overdue: not enforceable
+        ("PUBLISHED", "SUSPENDED", None, None, False),
+        ("SHIELDED", "RETAINED", "法律依据", date(2020, 10, 5), True),
+        ("SHIELDED", "RETAINED", None, date(2020, 10, 5), False),
+        ("SHIELDED", "RETAINED", "法律依据", date(2020, 6, 1), False),
+    ],
+)
+def test_what_counts_as_an_active_measure(
+    listing_state: str, sanction_state: str, basis: str | None, until: Any, active: bool
+) -> None:
+    today = date(2020, 7, 1)
+    assert is_active(listing_state, sanction_state, basis, until, today) is active
+
+
+def test_subject_check_digit_is_validated_first() -> None:
+    assert subject_kind(PERSON_ID) == "RESIDENT_ID"
+    assert subject_kind("91350102MA3UCNP82N") == "USCC"
+    with pytest.raises(SubjectError, match="check digit"):
+        subject_kind(PERSON_ID[:-1] + "9")
