@@ -73,7 +73,9 @@ class LegalCalendar:
 
     def __init__(self, data: dict[str, Any], package_version: str) -> None:
         self.data_version = str(data.get("version", "?"))
-        self.version = f"chinese-calendar {package_version} + holidays.yaml {self.data_version}"
+        self.version = (
+            f"chinese-calendar {package_version} + holidays.yaml {self.data_version}"
+        )
         self._national = _parse_layers(data.get("national") or {})
         self._regions = {
             str(code): _parse_layer(str(code), layer or {})
@@ -116,7 +118,9 @@ class LegalCalendar:
     def is_working_day(self, d: date, jurisdiction: str = "CN") -> bool:
         return self.day(d, jurisdiction).working
 
-    def add(self, start: date, value: int, unit: str, jurisdiction: str = "CN") -> Deadline:
+    def add(
+        self, start: date, value: int, unit: str, jurisdiction: str = "CN"
+    ) -> Deadline:
         """Last day of a period of `value` `unit`s that starts on `start`."""
         if value < 0:
             raise ValueError(f"period value {value!r} is negative; expected >= 0")
@@ -150,7 +154,9 @@ class LegalCalendar:
                 counted += 1
         return Deadline(d, not covered, self.version)
 
-    def working_days_between(self, start: date, end: date, jurisdiction: str = "CN") -> int:
+    def working_days_between(
+        self, start: date, end: date, jurisdiction: str = "CN"
+    ) -> int:
         """Working days after `start` up to and including `end` (0 if end <= start)."""
         count = 0
         d = start + _ONE_DAY
@@ -172,11 +178,15 @@ def add_months(start: date, months: int) -> date:
 def local_date(instant: datetime) -> date:
     """The Asia/Shanghai calendar date of an aware instant."""
     if instant.tzinfo is None:
-        raise ValueError(f"instant {instant.isoformat()!r} has no time zone; expected aware")
+        raise ValueError(
+            f"instant {instant.isoformat()!r} has no time zone; expected aware"
+        )
     return instant.astimezone(SHANGHAI).date()
 
 
-def _parse_layer(name: str, layer: dict[str, Any]) -> tuple[frozenset[date], frozenset[date]]:
+def _parse_layer(
+    name: str, layer: dict[str, Any]
+) -> tuple[frozenset[date], frozenset[date]]:
     try:
         holidays = frozenset(_as_date(v) for v in layer.get("holidays") or [])
         workdays = frozenset(_as_date(v) for v in layer.get("workdays") or [])
@@ -191,8 +201,13 @@ def _parse_layer(name: str, layer: dict[str, Any]) -> tuple[frozenset[date], fro
     return holidays, workdays
 
 
-def _parse_layers(national: dict[Any, Any]) -> dict[int, tuple[frozenset[date], frozenset[date]]]:
-    return {int(year): _parse_layer(str(year), layer or {}) for year, layer in national.items()}
+def _parse_layers(
+    national: dict[Any, Any],
+) -> dict[int, tuple[frozenset[date], frozenset[date]]]:
+    return {
+        int(year): _parse_layer(str(year), layer or {})
+        for year, layer in national.items()
+    }
 
 
 def _as_date(value: Any) -> date:
@@ -204,7 +219,9 @@ def _as_date(value: Any) -> date:
 @lru_cache(maxsize=1)
 def default_calendar() -> LegalCalendar:
     """The calendar built from the packaged data (one per process, cached)."""
-    text = resources.files("rules").joinpath("calendar/holidays.yaml").read_text("utf-8")
+    text = (
+        resources.files("rules").joinpath("calendar/holidays.yaml").read_text("utf-8")
+    )
     data = yaml.safe_load(text) or {}
     if not isinstance(data, dict):
         raise CalendarDataError("holidays.yaml: expected a mapping at the top level")

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -45,7 +45,9 @@ def adapter_events(record: dict[str, Any]) -> list[LedgerEvent]:
     jurisdiction = str(record.get("jurisdiction") or "CN").split(" ", 1)[0]
     raw_events = record["events"]
     if not raw_events:
-        raise ValueError(f"lifecycle {lifecycle_id!r}: field 'events' is empty; expected acts")
+        raise ValueError(
+            f"lifecycle {lifecycle_id!r}: field 'events' is empty; expected acts"
+        )
     first_at = _parse_instant(raw_events[0]["at"], lifecycle_id, "events[0].at")
     events = [
         LedgerEvent(
@@ -68,9 +70,14 @@ def adapter_events(record: dict[str, Any]) -> list[LedgerEvent]:
                 event_id=raw["event_id"],
                 event_type=raw["type"],
                 listing_id=lifecycle_id,
-                occurred_at=_parse_instant(raw["at"], lifecycle_id, f"events[{index}].at"),
-                actor=Actor(kind=actor.get("kind", "UNKNOWN"), code=actor.get("code"),
-                            name=actor.get("name")),
+                occurred_at=_parse_instant(
+                    raw["at"], lifecycle_id, f"events[{index}].at"
+                ),
+                actor=Actor(
+                    kind=actor.get("kind", "UNKNOWN"),
+                    code=actor.get("code"),
+                    name=actor.get("name"),
+                ),
                 jurisdiction=jurisdiction,
                 payload=raw.get("payload") or {},
                 source_event_id=raw["event_id"],
@@ -90,7 +97,8 @@ def _parse_instant(text: str, record: str, field_name: str) -> datetime:
         ) from exc
     if value.tzinfo is None:
         raise ValueError(
-            f"lifecycle {record!r}: field {field_name!r} is {text!r}; expected a time zone"
+            f"lifecycle {record!r}: field {field_name!r} is {text!r}; "
+            "expected a time zone"
         )
     return value
 
@@ -117,15 +125,19 @@ def evaluate_record(
         state, _ = apply(state, event)
     assert state is not None
     if at is not None:
-        state, _ = advance(state, at, cause=tick(state.listing_id, state.jurisdiction, at))
+        state, _ = advance(
+            state, at, cause=tick(state.listing_id, state.jurisdiction, at)
+        )
     return state, checks(state, include_open=at is not None)
 
 
 def check_json(lifecycle_id: str, check: Check) -> dict[str, Any]:
     deadline: dict[str, str] | None = None
     if check.deadline is not None:
-        unit = "CALENDAR_DAYS_CPL_ART85" if check.limit_unit == CALENDAR_DAYS else str(
-            check.limit_unit
+        unit = (
+            "CALENDAR_DAYS_CPL_ART85"
+            if check.limit_unit == CALENDAR_DAYS
+            else str(check.limit_unit)
         )
         deadline = {unit: check.deadline.isoformat()}
     row: dict[str, Any] = {
@@ -150,16 +162,28 @@ def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             try:
                 yield number, json.loads(line)
             except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{number}: not a JSON object: {exc.msg}") from exc
+                raise ValueError(
+                    f"{path}:{number}: not a JSON object: {exc.msg}"
+                ) from exc
+
+
+FileArg = Annotated[
+    Path, typer.Argument(exists=True, dir_okay=False, help="lifecycles JSONL")
+]
+AtOption = Annotated[
+    str | None,
+    typer.Option(
+        "--at",
+        help="Clock instant (ISO-8601 with time zone): also report "
+        "obligations still open or overdue then.",
+    ),
+]
 
 
 @app.command("evaluate")
 def evaluate(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="lifecycles JSONL"),
-    at: str | None = typer.Option(
-        None, "--at", help="Clock instant (ISO-8601 with time zone): also report "
-        "obligations still open or overdue then."
-    ),
+    file: FileArg,
+    at: AtOption = None,
 ) -> None:
     """Print one JSON line per check of every lifecycle in FILE."""
     instant: datetime | None = None
@@ -169,7 +193,9 @@ def evaluate(
         except ValueError:
             raise typer.BadParameter(f"--at {at!r} is not ISO-8601") from None
         if instant.tzinfo is None:
-            raise typer.BadParameter(f"--at {at!r} has no time zone; expected e.g. +08:00")
+            raise typer.BadParameter(
+                f"--at {at!r} has no time zone; expected e.g. +08:00"
+            )
     for number, record in read_records(file):
         lifecycle_id = str(record.get("lifecycle_id", f"line {number}"))
         try:
@@ -178,8 +204,14 @@ def evaluate(
             typer.echo(f"{file}:{number} {lifecycle_id}: {exc}", err=True)
             continue
         for row in rows:
-            sys.stdout.write(json.dumps(check_json(lifecycle_id, row), ensure_ascii=False,
-                                        default=_json_default) + "\n")
+            sys.stdout.write(
+                json.dumps(
+                    check_json(lifecycle_id, row),
+                    ensure_ascii=False,
+                    default=_json_default,
+                )
+                + "\n"
+            )
 
 
 def _json_default(value: Any) -> Any:

@@ -63,7 +63,9 @@ logger = logging.getLogger(__name__)
 
 CLOCK_TICK = "CLOCK_TICK"
 LEDGER_ACTOR = Actor(kind="LEDGER", code="rules-engine")
-_NAMESPACE = uuid.UUID("6f1c2a4e-5b7d-4c1e-9a3f-2d8e7b6c5a41")  # shixin-ledger derived ids
+_NAMESPACE = uuid.UUID(
+    "6f1c2a4e-5b7d-4c1e-9a3f-2d8e7b6c5a41"
+)  # shixin-ledger derived ids
 
 _EXIT_EVENTS = {
     "LISTING_SHIELDED": SHIELDED,
@@ -112,7 +114,9 @@ class Check:
 
 def _epoch(instant: datetime) -> int:
     if instant.tzinfo is None:
-        raise RulesError(f"instant {instant.isoformat()!r} has no time zone; expected aware")
+        raise RulesError(
+            f"instant {instant.isoformat()!r} has no time zone; expected aware"
+        )
     return int(instant.timestamp())
 
 
@@ -124,7 +128,9 @@ def _local_date(ts: int) -> date:
 @lru_cache(maxsize=65_536)
 def _end_of_day(d: date) -> int:
     """Epoch seconds of 24:00 Asia/Shanghai on `d`."""
-    return int(datetime.combine(d + timedelta(days=1), time(0), tzinfo=SHANGHAI).timestamp())
+    return int(
+        datetime.combine(d + timedelta(days=1), time(0), tzinfo=SHANGHAI).timestamp()
+    )
 
 
 def _instant(ts: int) -> datetime:
@@ -150,7 +156,9 @@ def apply(
     if event.event_type == CLOCK_TICK:
         if state is None:
             state = ListingState(event.listing_id, _jurisdiction(event.jurisdiction))
-        return advance(state, event.occurred_at, cause=event, policy=policy, calendar=calendar)
+        return advance(
+            state, event.occurred_at, cause=event, policy=policy, calendar=calendar
+        )
 
     policy = policy or default_policy()
     calendar = calendar or default_calendar()
@@ -164,7 +172,11 @@ def apply(
     if now is not None:
         state.now = max(state.now or 0, _epoch(now))
     if state.has_event(event.event_id):
-        logger.debug("rules.duplicate listing_id=%s event_id=%s", state.listing_id, event.event_id)
+        logger.debug(
+            "rules.duplicate listing_id=%s event_id=%s",
+            state.listing_id,
+            event.event_id,
+        )
         return state, []
 
     compact = _compact(event)
@@ -176,7 +188,9 @@ def apply(
         bisect.insort(state.events, compact, key=_key)
         logger.debug(
             "rules.refold listing_id=%s event_id=%s events=%d",
-            state.listing_id, event.event_id, len(state.events),
+            state.listing_id,
+            event.event_id,
+            len(state.events),
         )
         _refold(state, policy, calendar)
     return state, _diff(state, event, policy, calendar)
@@ -200,9 +214,13 @@ def advance(
     return state, _diff(state, cause, policy, calendar)
 
 
-def checks(state: ListingState, *, include_open: bool = False,
-           policy: Policy | None = None,
-           calendar: LegalCalendar | None = None) -> list[Check]:
+def checks(
+    state: ListingState,
+    *,
+    include_open: bool = False,
+    policy: Policy | None = None,
+    calendar: LegalCalendar | None = None,
+) -> list[Check]:
     """The check rows of a listing, in trigger order.
 
     Answered obligations give their verdict; obligations overdue at the latest clock
@@ -219,10 +237,16 @@ def checks(state: ListingState, *, include_open: bool = False,
             continue
         if verdict == OPEN and not include_open:
             continue
-        if bound.rule.report == "VIOLATIONS" and verdict not in (VIOLATION, OUT_OF_TIME, OVERDUE):
+        if bound.rule.report == "VIOLATIONS" and verdict not in (
+            VIOLATION,
+            OUT_OF_TIME,
+            OVERDUE,
+        ):
             if not (include_open and verdict == OPEN):
                 continue
-        rows.append((ob["ts"], ob["rule"], _check_row(state, ob, bound, verdict, calendar)))
+        rows.append(
+            (ob["ts"], ob["rule"], _check_row(state, ob, bound, verdict, calendar))
+        )
     for ac in state.fold["act_checks"].values():
         bound = policy.by_id[ac["rule"]]
         if bound.rule.report == "VIOLATIONS" and ac["verdict"] == COMPLIANT:
@@ -305,7 +329,9 @@ def _fold_event(
 
     # 3. act checks see the state before the act
     for bound, match in policy.by_act.get(etype, ()):
-        if match.accepts(payload) and bound.in_force(state.jurisdiction, _local_date(e[0])):
+        if match.accepts(payload) and bound.in_force(
+            state.jurisdiction, _local_date(e[0])
+        ):
             _act_check(state, bound, e, calendar)
 
     # 4. the act changes the listing and the sanctions
@@ -391,7 +417,17 @@ def _measure_change(fold: dict[str, Any], e: CompactEvent, new_state: str) -> No
     until = payload.get("retention_until") if new_state == RETAINED else None
     fold["measures"][measure] = [agency, new_state, e[0], e[4], basis, until]
     fold["changes"].append(
-        [measure, agency, new_state, previous, e[0], e[4], payload.get("reason"), basis, until]
+        [
+            measure,
+            agency,
+            new_state,
+            previous,
+            e[0],
+            e[4],
+            payload.get("reason"),
+            basis,
+            until,
+        ]
     )
 
 
@@ -425,7 +461,8 @@ def _open(
             targets = [(measure, agency)]
         else:
             targets = [
-                (m, v[0]) for m, v in sorted(fold["measures"].items())
+                (m, v[0])
+                for m, v in sorted(fold["measures"].items())
                 if v[1] in (APPLIED, SUSPENDED)
             ]
     else:
@@ -436,10 +473,16 @@ def _open(
         deadline = calendar.add(
             _local_date(e[0]), rule.limit.value, rule.limit.unit, state.jurisdiction
         )
-        due, prov, cal = deadline.due_date.isoformat(), deadline.provisional, deadline.calendar_version
+        due, prov, cal = (
+            deadline.due_date.isoformat(),
+            deadline.provisional,
+            deadline.calendar_version,
+        )
 
     for measure, agency in targets:
-        oid = f"{state.listing_id}|{rule.id}|{e[4]}" + (f"|{measure}" if measure else "")
+        oid = f"{state.listing_id}|{rule.id}|{e[4]}" + (
+            f"|{measure}" if measure else ""
+        )
         if oid in fold["obligations"]:
             continue
         fold["obligations"][oid] = {
@@ -448,8 +491,9 @@ def _open(
             "trigger_id": e[2],
             "ts": e[0],
             "measure": measure,
-            "resp_code": _responsible_code(fold, rule.responsible, rule.responsible_field,
-                                           e, agency),
+            "resp_code": _responsible_code(
+                fold, rule.responsible, rule.responsible_field, e, agency
+            ),
             "source": match.source or rule.source,
             "due": due,
             "prov": bool(prov),
@@ -462,7 +506,10 @@ def _open(
 
 
 def _responsible_code(
-    fold: dict[str, Any], kind: str, field_name: str | None, e: CompactEvent,
+    fold: dict[str, Any],
+    kind: str,
+    field_name: str | None,
+    e: CompactEvent,
     agency: str | None,
 ) -> str | None:
     if field_name and e[7].get(field_name):
@@ -530,13 +577,20 @@ def _birth_date(debtor: dict[str, Any]) -> date | None:
 
 def _p_risk_notice(state: ListingState, bound: BoundRule, e: CompactEvent) -> Any:
     ok = state.fold["risk_notice"]
-    reason = "a risk notice was served before the decision" if ok else (
-        "no execution notice with a risk warning was served before the listing decision"
+    reason = (
+        "a risk notice was served before the decision"
+        if ok
+        else (
+            "no execution notice with a risk warning was served "
+            "before the listing decision"
+        )
     )
     return _verdict(ok), e[4], None, reason
 
 
-def _p_applicant_relist_bar(state: ListingState, bound: BoundRule, e: CompactEvent) -> Any:
+def _p_applicant_relist_bar(
+    state: ListingState, bound: BoundRule, e: CompactEvent
+) -> Any:
     fold = state.fold
     deletion = fold["applicant_deletion"]
     if deletion is None or bound.rule.limit is None:
@@ -545,10 +599,21 @@ def _p_applicant_relist_bar(state: ListingState, bound: BoundRule, e: CompactEve
     if _local_date(e[0]) > bar_end:
         return None
     if e[3] == "LISTING_APPLICATION_REJECTED":
-        return COMPLIANT, deletion[0], e[4], f"re-application within the bar (ends {bar_end}) refused"
+        return (
+            COMPLIANT,
+            deletion[0],
+            e[4],
+            f"re-application within the bar (ends {bar_end}) refused",
+        )
     if e[3] == "LISTING_DECISION_MADE" and fold["pending_application"]:
-        return VIOLATION, deletion[0], e[4], (
-            f"listed again on the applicant's application before the bar ends {bar_end}"
+        return (
+            VIOLATION,
+            deletion[0],
+            e[4],
+            (
+                f"listed again on the applicant's application "
+                f"before the bar ends {bar_end}"
+            ),
         )
     return None
 
@@ -559,7 +624,12 @@ def _p_relist_after_exit(state: ListingState, bound: BoundRule, e: CompactEvent)
         return None
     if fold["applicant_deletion"] is not None and fold["pending_application"]:
         return None  # judged by the 6-month bar
-    return COMPLIANT, fold["last_exit"], e[4], "listed again after deletion for a new act"
+    return (
+        COMPLIANT,
+        fold["last_exit"],
+        e[4],
+        "listed again after deletion for a new act",
+    )
 
 
 def _p_retention(state: ListingState, bound: BoundRule, e: CompactEvent) -> Any:
@@ -569,7 +639,8 @@ def _p_retention(state: ListingState, bound: BoundRule, e: CompactEvent) -> Any:
     payload = e[7]
     missing = [k for k in ("legal_basis", "retention_until") if not payload.get(k)]
     reason = (
-        "retention names its legal basis and period" if not missing
+        "retention names its legal basis and period"
+        if not missing
         else f"retention lacks {', '.join(missing)}"
     )
     return _verdict(not missing), fold["last_exit"], e[4], reason
@@ -583,19 +654,32 @@ def _p_repair(state: ListingState, bound: BoundRule, e: CompactEvent) -> Any:
     return _verdict(outcome == "REJECTED"), e[7].get("refers_to"), e[4], reason
 
 
-def _p_not_for_publication(state: ListingState, bound: BoundRule, e: CompactEvent) -> Any:
+def _p_not_for_publication(
+    state: ListingState, bound: BoundRule, e: CompactEvent
+) -> Any:
     fold = state.fold
     if fold["last_decision"] is None:
         return None
     if e[3] == "EMPLOYER_NOTIFIED":
         if fold["published"] is not None:
-            return VIOLATION, fold["last_decision"], fold["published"], (
-                "information that may not be published was published"
+            return (
+                VIOLATION,
+                fold["last_decision"],
+                fold["published"],
+                ("information that may not be published was published"),
             )
-        return COMPLIANT, fold["last_decision"], e[4], "not published; employer notified"
+        return (
+            COMPLIANT,
+            fold["last_decision"],
+            e[4],
+            "not published; employer notified",
+        )
     if fold["not_for_publication"]:
-        return VIOLATION, fold["last_decision"], e[4], (
-            "a not-for-publication listing was published"
+        return (
+            VIOLATION,
+            fold["last_decision"],
+            e[4],
+            ("a not-for-publication listing was published"),
         )
     return None
 
@@ -610,8 +694,11 @@ def _p_measure_in_force(state: ListingState, bound: BoundRule, e: CompactEvent) 
 def _p_listing_in_force(state: ListingState, bound: BoundRule, e: CompactEvent) -> Any:
     fold = state.fold
     ok = fold["status"] == LISTED
-    return _verdict(ok), fold["last_exit"] or fold["last_decision"], e[4], (
-        "listing in force" if ok else "the listing is no longer in force"
+    return (
+        _verdict(ok),
+        fold["last_exit"] or fold["last_decision"],
+        e[4],
+        ("listing in force" if ok else "the listing is no longer in force"),
     )
 
 
@@ -631,8 +718,10 @@ _PREDICATES: dict[str, Any] = {
 # --- outcomes and derived events ------------------------------------------------
 
 
-def _obligation_verdict(ob: dict[str, Any], bound: BoundRule, now: int | None) -> str | None:
-    """Final verdict of an obligation, OPEN while running, None if it lapsed silently."""
+def _obligation_verdict(
+    ob: dict[str, Any], bound: BoundRule, now: int | None
+) -> str | None:
+    """Final verdict of an obligation; OPEN while running; None if it lapsed."""
     rule = bound.rule
     party = rule.obligor == "PARTY"
     if ob["state_violation"] is not None and not party:
@@ -646,8 +735,10 @@ def _obligation_verdict(ob: dict[str, Any], bound: BoundRule, now: int | None) -
         if party:
             return IN_TIME if on_time else OUT_OF_TIME
         return COMPLIANT if on_time else VIOLATION
-    if ob["due"] is not None and now is not None and now >= _end_of_day(
-        date.fromisoformat(ob["due"])
+    if (
+        ob["due"] is not None
+        and now is not None
+        and now >= _end_of_day(date.fromisoformat(ob["due"]))
     ):
         if party or not rule.answer_required:
             return None  # a party's window lapsed: no violation, nothing to answer
@@ -674,8 +765,16 @@ def _diff(
         quiet = bound.rule.report == "VIOLATIONS"
         if f"O|{oid}" not in emitted and not quiet:
             emitted[f"O|{oid}"] = "1"
-            out.append(_derived(state, cause, DEADLINE_OPENED, oid, ob["ts"],
-                                DeadlineOpened(_obligation(state, ob, bound))))
+            out.append(
+                _derived(
+                    state,
+                    cause,
+                    DEADLINE_OPENED,
+                    oid,
+                    ob["ts"],
+                    DeadlineOpened(_obligation(state, ob, bound)),
+                )
+            )
         if verdict is None or verdict == OPEN:
             continue
         violated = verdict in (VIOLATION, OUT_OF_TIME)
@@ -684,8 +783,9 @@ def _diff(
             out.append(_violation_event(state, cause, ob, bound, verdict))
         if ob["answer"] is not None:
             signature = f"{verdict}|{ob['answer']}"
-            if emitted.get(f"M|{oid}") != signature and (violated or not quiet
-                                                        or f"V|{oid}" in emitted):
+            if emitted.get(f"M|{oid}") != signature and (
+                violated or not quiet or f"V|{oid}" in emitted
+            ):
                 emitted[f"M|{oid}"] = signature
                 out.append(_met_event(state, cause, ob, bound, verdict, calendar))
 
@@ -716,7 +816,9 @@ def _derived(
     )
 
 
-def _obligation(state: ListingState, ob: dict[str, Any], bound: BoundRule) -> Obligation:
+def _obligation(
+    state: ListingState, ob: dict[str, Any], bound: BoundRule
+) -> Obligation:
     rule = bound.rule
     due = date.fromisoformat(ob["due"]) if ob["due"] else None
     return Obligation(
@@ -730,7 +832,9 @@ def _obligation(state: ListingState, ob: dict[str, Any], bound: BoundRule) -> Ob
         responsible_code=ob["resp_code"],
         trigger_event=ob["trigger"],
         triggered_at=_instant(ob["ts"]),
-        limit_value=rule.limit.value if rule.limit and rule.kind == "DEADLINE" else None,
+        limit_value=rule.limit.value
+        if rule.limit and rule.kind == "DEADLINE"
+        else None,
         limit_unit=rule.limit.unit if rule.limit and rule.kind == "DEADLINE" else None,
         due_date=due,
         due_at=_instant(_end_of_day(due)) if due else None,
@@ -741,37 +845,50 @@ def _obligation(state: ListingState, ob: dict[str, Any], bound: BoundRule) -> Ob
 
 
 def _violation_event(
-    state: ListingState, cause: LedgerEvent, ob: dict[str, Any], bound: BoundRule,
+    state: ListingState,
+    cause: LedgerEvent,
+    ob: dict[str, Any],
+    bound: BoundRule,
     verdict: str,
 ) -> LedgerEvent:
     rule = bound.rule
     if ob["state_violation"] is not None:
-        detected, response, act_ts = "STATE", ob["state_violation"][0], ob["state_violation"][1]
+        detected, response, act_ts = (
+            "STATE",
+            ob["state_violation"][0],
+            ob["state_violation"][1],
+        )
         reason = f"{rule.id}: forbidden act {response} while the obligation was open"
     elif ob["answer"] is not None:
         detected, response, act_ts = "ANSWER", ob["answer"], ob["answer_ts"]
-        reason = f"{rule.id}: due {ob['due']}, answered by {response} on {_local_date(act_ts)}"
+        answered_on = _local_date(act_ts)
+        reason = f"{rule.id}: due {ob['due']}, answered by {response} on {answered_on}"
     else:
         detected, response, act_ts = "TICK", None, state.now
         reason = f"{rule.id}: due {ob['due']}, no answer by the clock tick"
     ts = act_ts if act_ts is not None else ob["ts"]
+    who = f"{rule.responsible} {ob['resp_code'] or ''}"
     payload = DeadlineViolated(
         obligation=_obligation(state, ob, bound),
         verdict=verdict,
         detected_by=detected,
         response_event=response,
-        actual_date=_local_date(ts) if response is not None else (
-            _local_date(state.now) if state.now else None
-        ),
-        reason=f"{reason}; responsible {rule.responsible} {ob['resp_code'] or ''}".rstrip(),
+        actual_date=_local_date(ts)
+        if response is not None
+        else (_local_date(state.now) if state.now else None),
+        reason=f"{reason}; responsible {who}".rstrip(),
     )
     oid = payload.obligation.obligation_id
     return _derived(state, cause, DEADLINE_VIOLATED, oid, ts, payload)
 
 
 def _met_event(
-    state: ListingState, cause: LedgerEvent, ob: dict[str, Any], bound: BoundRule,
-    verdict: str, calendar: LegalCalendar,
+    state: ListingState,
+    cause: LedgerEvent,
+    ob: dict[str, Any],
+    bound: BoundRule,
+    verdict: str,
+    calendar: LegalCalendar,
 ) -> LedgerEvent:
     start, end = _local_date(ob["ts"]), _local_date(ob["answer_ts"])
     payload = DeadlineMet(
@@ -781,7 +898,9 @@ def _met_event(
         verdict=verdict,
         late=verdict in (VIOLATION, OUT_OF_TIME),
         elapsed_calendar_days=(end - start).days,
-        elapsed_working_days=calendar.working_days_between(start, end, state.jurisdiction),
+        elapsed_working_days=calendar.working_days_between(
+            start, end, state.jurisdiction
+        ),
     )
     key = f"{payload.obligation.obligation_id}|{verdict}|{ob['answer']}"
     return _derived(state, cause, DEADLINE_MET, key, ob["answer_ts"], payload)
@@ -792,14 +911,27 @@ def _act_event(
 ) -> LedgerEvent:
     rule = bound.rule
     ob = {
-        "trigger": ac["trigger"], "ts": ac["ts"], "measure": None, "resp_code": None,
-        "source": rule.source, "due": None, "prov": False, "cal": None,
+        "trigger": ac["trigger"],
+        "ts": ac["ts"],
+        "measure": None,
+        "resp_code": None,
+        "source": rule.source,
+        "due": None,
+        "prov": False,
+        "cal": None,
     }
     obligation = _obligation(state, ob, bound)
     key = f"{obligation.obligation_id}|{ac['response']}|{ac['verdict']}"
     if ac["verdict"] == COMPLIANT:
-        met = DeadlineMet(obligation, ac["response"] or ac["trigger"] or "",
-                          _instant(ac["ts"]), COMPLIANT, False, None, None)
+        met = DeadlineMet(
+            obligation,
+            ac["response"] or ac["trigger"] or "",
+            _instant(ac["ts"]),
+            COMPLIANT,
+            False,
+            None,
+            None,
+        )
         return _derived(state, cause, DEADLINE_MET, key, ac["ts"], met)
     violated = DeadlineViolated(
         obligation=obligation,
@@ -834,7 +966,10 @@ def _sanction_event(
 
 
 def _check_row(
-    state: ListingState, ob: dict[str, Any], bound: BoundRule, verdict: str,
+    state: ListingState,
+    ob: dict[str, Any],
+    bound: BoundRule,
+    verdict: str,
     calendar: LegalCalendar,
 ) -> Check:
     rule = bound.rule
@@ -848,7 +983,8 @@ def _check_row(
         rule_id=rule.id,
         source=ob["source"],
         trigger_event=ob["trigger"],
-        response_event=ob["answer"] or (ob["state_violation"][0] if ob["state_violation"] else None),
+        response_event=ob["answer"]
+        or (ob["state_violation"][0] if ob["state_violation"] else None),
         verdict=verdict,
         deadline=date.fromisoformat(ob["due"]) if ob["due"] else None,
         limit_value=rule.limit.value if rule.limit else None,

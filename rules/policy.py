@@ -37,9 +37,17 @@ PREDICATES = frozenset(
         "listing_in_force",
     }
 )
-GUARDS = frozenset({"listing_in_force", "second_search_after_current_procedure_terminated"})
-TRIGGER_REFS = ("SELF", "LAST_EXIT", "LAST_DECISION", "REFERS_TO", "APPLICANT_DELETION",
-                "MEASURE_CHANGE")
+GUARDS = frozenset(
+    {"listing_in_force", "second_search_after_current_procedure_terminated"}
+)
+TRIGGER_REFS = (
+    "SELF",
+    "LAST_EXIT",
+    "LAST_DECISION",
+    "REFERS_TO",
+    "APPLICANT_DELETION",
+    "MEASURE_CHANGE",
+)
 
 
 class PolicyError(ValueError):
@@ -57,7 +65,9 @@ class Limit(_Model):
     @model_validator(mode="after")
     def _unit_known(self) -> Limit:
         if self.unit not in UNITS:
-            raise ValueError(f"limit unit {self.unit!r} is unknown; expected one of {UNITS}")
+            raise ValueError(
+                f"limit unit {self.unit!r} is unknown; expected one of {UNITS}"
+            )
         return self
 
 
@@ -65,7 +75,9 @@ class Match(_Model):
     """An event that opens or meets a rule, with conditions on its payload."""
 
     event: str
-    where: dict[str, Any] = Field(default_factory=dict)  # value, or list of allowed values
+    where: dict[str, Any] = Field(
+        default_factory=dict
+    )  # value, or list of allowed values
     present: tuple[str, ...] = ()
     absent: tuple[str, ...] = ()
     guard: str | None = None  # named condition on the listing's state
@@ -76,7 +88,9 @@ class Match(_Model):
     @model_validator(mode="after")
     def _guard_known(self) -> Match:
         if self.guard is not None and self.guard not in GUARDS:
-            raise ValueError(f"guard {self.guard!r} is unknown; expected one of {sorted(GUARDS)}")
+            raise ValueError(
+                f"guard {self.guard!r} is unknown; expected one of {sorted(GUARDS)}"
+            )
         return self
 
     def accepts(self, payload: dict[str, Any]) -> bool:
@@ -121,15 +135,20 @@ class Rule(_Model):
     def _consistent(self) -> Rule:
         if self.predicate is not None and self.predicate not in PREDICATES:
             raise ValueError(
-                f"predicate {self.predicate!r} is unknown; expected one of {sorted(PREDICATES)}"
+                f"predicate {self.predicate!r} is unknown; "
+                f"expected one of {sorted(PREDICATES)}"
             )
         if self.trigger_ref not in TRIGGER_REFS:
-            raise ValueError(f"trigger_ref {self.trigger_ref!r}; expected one of {TRIGGER_REFS}")
+            raise ValueError(
+                f"trigger_ref {self.trigger_ref!r}; expected one of {TRIGGER_REFS}"
+            )
         if self.kind == "DEADLINE":
             if not self.opens or not self.met_by:
                 raise ValueError("a DEADLINE rule needs `opens` and `met_by`")
             if self.limit is None and not self.no_period and self.predicate is None:
-                raise ValueError("a DEADLINE rule needs a limit, no_period or a predicate")
+                raise ValueError(
+                    "a DEADLINE rule needs a limit, no_period or a predicate"
+                )
         else:
             if not self.acts or self.predicate is None:
                 raise ValueError("an ACT_CHECK rule needs `acts` and a `predicate`")
@@ -212,7 +231,8 @@ def parse_rule_set(name: str, text: str) -> RuleSetFile:
         return RuleSetFile.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']} (got {err.get('input')!r})"
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']} "
+            f"(got {err.get('input')!r})"
             for err in exc.errors()
         )
         raise PolicyError(f"policy file {name!r}: {problems}") from exc
@@ -226,7 +246,8 @@ def build_policy(files: Iterable[RuleSetFile]) -> Policy:
         for rule in rs.rules:
             if not rule.id.startswith(rs.rule_set + "."):
                 raise PolicyError(
-                    f"rule {rule.id!r} is in rule set {rs.rule_set!r}; expected its id to "
+                    f"rule {rule.id!r} is in rule set {rs.rule_set!r}; "
+                    "expected its id to "
                     f"start with {rs.rule_set + '.'!r}"
                 )
             bound.append(

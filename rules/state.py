@@ -14,10 +14,27 @@ from typing import Any
 
 # Payload keys the rules read; everything else stays in the log, not in the state.
 KEPT_PAYLOAD_KEYS = (
-    "outcome", "document", "form", "result", "found", "round", "measure_code",
-    "refers_to", "to_agency", "to_court", "republisher", "legal_basis",
-    "retention_until", "risk_warning_included", "publishable", "not_for_publication",
-    "debtor", "birth_date", "id_number", "entity_type", "reason",
+    "outcome",
+    "document",
+    "form",
+    "result",
+    "found",
+    "round",
+    "measure_code",
+    "refers_to",
+    "to_agency",
+    "to_court",
+    "republisher",
+    "legal_basis",
+    "retention_until",
+    "risk_warning_included",
+    "publishable",
+    "not_for_publication",
+    "debtor",
+    "birth_date",
+    "id_number",
+    "entity_type",
+    "reason",
 )
 
 # A compact event: [epoch seconds, seq, event_id, type, source id, actor kind,
@@ -58,8 +75,10 @@ def new_fold() -> dict[str, Any]:
         "applicant_deletion": None,  # [source id, ISO date]
         "procedure_terminated": False,
         "empty_searches": 0,
-        "measures": {},  # measure_code -> [agency, state, since ts, source id, basis, until]
-        "changes": [],  # [measure, agency, state, previous, ts, source id, reason, basis, until]
+        # measure_code -> [agency, state, since ts, source id, basis, until]
+        "measures": {},
+        # [measure, agency, state, previous, ts, source id, reason, basis, until]
+        "changes": [],
         "obligations": {},  # obligation id -> dict (see engine)
         "act_checks": {},  # key -> dict (see engine)
     }
