@@ -32,7 +32,7 @@ EXPECTED_EXTRAS = {
 
 
 @cache
-def _rows(lifecycle_id: str, use_converter: bool) -> tuple[tuple[str, ...], ...]:
+def _rows(lifecycle_id: str, use_converter: bool) -> tuple[str, ...]:
     record = next(r for r in RECORDS if r["lifecycle_id"] == lifecycle_id)
     _, checks = evaluate_record(record, use_converter=use_converter)
     return tuple(
