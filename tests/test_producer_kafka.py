@@ -78,12 +78,23 @@ def _consume(
     return found
 
 
-def test_publishing_the_samples_gives_exactly_the_converted_events(
-    ledger_topics: LedgerTopics,
-) -> None:
-    expected = _expected(SAMPLES, ledger_topics)
+def _copies(tmp_path: Path) -> list[Path]:
+    """The samples copied out of the repository, so rejects files land in tmp."""
+    copies = []
+    for path in SAMPLES:
+        copy = tmp_path / path.name
+        copy.write_bytes(path.read_bytes())
+        copies.append(copy)
+    return copies
 
-    reports = publish_files(SAMPLES, settings=ledger_topics.settings)
+
+def test_publishing_the_samples_gives_exactly_the_converted_events(
+    tmp_path: Path, ledger_topics: LedgerTopics
+) -> None:
+    samples = _copies(tmp_path)
+    expected = _expected(samples, ledger_topics)
+
+    reports = publish_files(samples, settings=ledger_topics.settings)
     found = _consume(ledger_topics)
 
     assert all(r.delivery_error is None for r in reports)
@@ -189,7 +200,7 @@ def test_all_or_nothing_with_a_clean_file_commits_everything(
     tmp_path: Path, ledger_topics: LedgerTopics
 ) -> None:
     (report,) = publish_files(
-        [SAMPLES[1]], settings=ledger_topics.settings, all_or_nothing=True
+        [_copies(tmp_path)[1]], settings=ledger_topics.settings, all_or_nothing=True
     )
     committed = _consume(ledger_topics, isolation="read_committed")
 
