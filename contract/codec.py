@@ -25,6 +25,7 @@ from typing import Any
 from fastavro import schemaless_reader, schemaless_writer
 from fastavro.schema import parse_schema, to_parsing_canonical_form
 
+from contract._writer import Write, WriteError, compile_writer
 from contract.errors import DecodeError, EncodeError
 from contract.event import Actor, LedgerEvent
 from contract.vocab import DERIVED, FAMILY_OF
@@ -81,7 +82,8 @@ class SchemaVersion:
     version: int
     path: Path
     schema: dict[str, Any]  # as written in the .avsc file
-    parsed: Any  # fastavro's parsed form, made once
+    parsed: Any  # fastavro's parsed form, made once (reading)
+    writer: Write  # compiled writer of the body (writing)
     canonical: str  # Parsing Canonical Form
     fingerprint: bytes  # CRC-64-AVRO of the canonical form, little-endian
     field_names: frozenset[str]
@@ -135,6 +137,7 @@ def load_schema(path: Path) -> SchemaVersion:
         path=path,
         schema=schema,
         parsed=parse_schema(schema),
+        writer=compile_writer(schema),
         canonical=canonical,
         fingerprint=crc64_avro(canonical.encode("utf-8")),
         field_names=frozenset(f["name"] for f in schema["fields"]),
@@ -212,7 +215,9 @@ def _instants_to_millis(value: Any, what: str) -> Any:
     return value
 
 
-def to_record(event: LedgerEvent, version: SchemaVersion | None = None) -> dict[str, Any]:
+def to_record(
+    event: LedgerEvent, version: SchemaVersion | None = None
+) -> dict[str, Any]:
     """The Avro record of an event: envelope fields plus payload fields."""
     version = version or schema_for(event.event_type)
     what = f"event {event.event_id} ({event.event_type})"
@@ -249,16 +254,22 @@ _ENVELOPE_SET = frozenset(ENVELOPE_FIELDS)
 
 def encode_record(record: Mapping[str, Any], version: SchemaVersion) -> bytes:
     """Single-object encoding of a raw record with the given schema version."""
-    buf = io.BytesIO()
-    buf.write(MARKER)
-    buf.write(version.fingerprint)
+    buf = bytearray(version.header)
     try:
-        schemaless_writer(buf, version.parsed, record)
-    except (TypeError, ValueError, AttributeError, KeyError, OverflowError) as exc:
+        version.writer(buf, record, "")
+    except WriteError as exc:
         raise EncodeError(
             f"record {record.get('event_id')!r} ({version.event_type}) does not fit "
             f"schema {version.path.name}: {exc}"
         ) from exc
+    return bytes(buf)
+
+
+def encode_record_fastavro(record: Mapping[str, Any], version: SchemaVersion) -> bytes:
+    """The same encoding by fastavro's generic writer (reference for tests)."""
+    buf = io.BytesIO()
+    buf.write(version.header)
+    schemaless_writer(buf, version.parsed, record)
     return buf.getvalue()
 
 
@@ -355,7 +366,12 @@ def schema_messages() -> list[tuple[str, str]]:
     Parsing Canonical Form, as carried by every message.
     """
     return [
-        (fp.hex(), json.dumps(v.schema, ensure_ascii=False, sort_keys=True, separators=(",", ":")))
+        (
+            fp.hex(),
+            json.dumps(
+                v.schema, ensure_ascii=False, sort_keys=True, separators=(",", ":")
+            ),
+        )
         for fp, v in sorted(registry().by_fingerprint.items())
     ]
 
@@ -365,7 +381,11 @@ def publish_schemas(bootstrap_servers: str, topic: str, timeout: float = 30.0) -
     from confluent_kafka import KafkaException, Producer
 
     producer = Producer(
-        {"bootstrap.servers": bootstrap_servers, "enable.idempotence": True, "acks": "all"}
+        {
+            "bootstrap.servers": bootstrap_servers,
+            "enable.idempotence": True,
+            "acks": "all",
+        }
     )
     failures: list[str] = []
 
@@ -376,7 +396,10 @@ def publish_schemas(bootstrap_servers: str, topic: str, timeout: float = 30.0) -
     messages = schema_messages()
     for key, value in messages:
         producer.produce(
-            topic, key=key.encode(), value=value.encode("utf-8"), on_delivery=on_delivery
+            topic,
+            key=key.encode(),
+            value=value.encode("utf-8"),
+            on_delivery=on_delivery,
         )
     remaining = producer.flush(timeout)
     if remaining or failures:
@@ -386,4 +409,3 @@ def publish_schemas(bootstrap_servers: str, topic: str, timeout: float = 30.0) -
         )
     logger.info("schemas published topic=%s count=%d", topic, len(messages))
     return len(messages)
-

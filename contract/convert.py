@@ -75,7 +75,9 @@ def listing_events(record: ListingIn, where: str = "listing") -> list[LedgerEven
     payload = record.model_dump(exclude={"synthetic"}, exclude_none=True)
     payload["conduct_codes"] = codes
     payload["conduct_label_version"] = version
-    payload["entity_type"] = "NATURAL_PERSON" if "*" in record.card_number else "LEGAL_PERSON"
+    payload["entity_type"] = (
+        "NATURAL_PERSON" if "*" in record.card_number else "LEGAL_PERSON"
+    )
     return [
         LedgerEvent(
             event_id=event_id(key, LISTING_RECORD_PUBLISHED, source),
@@ -104,13 +106,21 @@ def _validate_payloads(
         record = f"{where} event {event['event_id']}"
         if event["event_id"] in seen:
             errors.append(
-                InputError(record, f"events.{index}.event_id", event["event_id"], "a unique event id")
+                InputError(
+                    record,
+                    f"events.{index}.event_id",
+                    event["event_id"],
+                    "a unique event id",
+                )
             )
         seen.add(event["event_id"])
         if event["seq"] <= last_seq:
             errors.append(
                 InputError(
-                    record, f"events.{index}.seq", event["seq"], f"a seq above {last_seq}"
+                    record,
+                    f"events.{index}.seq",
+                    event["seq"],
+                    f"a seq above {last_seq}",
                 )
             )
         last_seq = event["seq"]
@@ -133,7 +143,9 @@ def _validate_payloads(
     return payloads, errors
 
 
-def lifecycle_events(record: LifecycleIn, payloads: list[dict[str, Any]]) -> list[LedgerEvent]:
+def lifecycle_events(
+    record: LifecycleIn, payloads: list[dict[str, Any]]
+) -> list[LedgerEvent]:
     """A `DEBTOR_IDENTIFIED` event, then one event per act of the lifecycle."""
     debtor = record.debtor
     key = listing_id(record.case_number, debtor.published_card_number)
@@ -145,7 +157,9 @@ def lifecycle_events(record: LifecycleIn, payloads: list[dict[str, Any]]) -> lis
         event_type=DEBTOR_IDENTIFIED,
         listing_id=key,
         occurred_at=first.at,
-        actor=Actor(kind=first.actor.kind, code=first.actor.code, name=first.actor.name),
+        actor=Actor(
+            kind=first.actor.kind, code=first.actor.code, name=first.actor.name
+        ),
         jurisdiction=record.jurisdiction,
         payload=_drop_nulls(
             {
@@ -168,7 +182,9 @@ def lifecycle_events(record: LifecycleIn, payloads: list[dict[str, Any]]) -> lis
     for event, payload in zip(record.events, payloads, strict=True):
         refers_to = payload.get("refers_to")
         cause = (
-            event_id(key, type_of[refers_to], refers_to) if refers_to in type_of else None
+            event_id(key, type_of[refers_to], refers_to)
+            if refers_to in type_of
+            else None
         )
         events.append(
             LedgerEvent(
@@ -176,7 +192,9 @@ def lifecycle_events(record: LifecycleIn, payloads: list[dict[str, Any]]) -> lis
                 event_type=event.type,
                 listing_id=key,
                 occurred_at=event.at,
-                actor=Actor(kind=event.actor.kind, code=event.actor.code, name=event.actor.name),
+                actor=Actor(
+                    kind=event.actor.kind, code=event.actor.code, name=event.actor.name
+                ),
                 jurisdiction=record.jurisdiction,
                 payload=payload,
                 source_event_id=event.event_id,
@@ -192,7 +210,11 @@ def _add_publish_dates(payloads: list[dict[str, Any]], record: LifecycleIn) -> N
     # LISTING_PUBLISHED shows its date as text; add the parsed date next to it.
     for event, payload in zip(record.events, payloads, strict=True):
         shown = payload.get("publish_date_shown")
-        if event.type == "LISTING_PUBLISHED" and shown and "publish_date" not in payload:
+        if (
+            event.type == "LISTING_PUBLISHED"
+            and shown
+            and "publish_date" not in payload
+        ):
             parsed = identifiers.parse_published_date(shown)
             if parsed is not None:
                 payload["publish_date"] = parsed
@@ -210,7 +232,9 @@ def parse_line(
             listing = ListingIn.model_validate(obj)
             return listing_events(listing, where), []
         if kind != "lifecycle":
-            raise ValueError(f"unknown input kind {kind!r}, expected listing or lifecycle")
+            raise ValueError(
+                f"unknown input kind {kind!r}, expected listing or lifecycle"
+            )
         name = f"{where} {obj.get('lifecycle_id', '?')}"
         lifecycle = LifecycleIn.model_validate(obj)
     except ValidationError as exc:

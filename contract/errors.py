@@ -1,4 +1,4 @@
-"""Errors of the event contract: rejected input, unencodable events, undecodable bytes."""
+"""Errors of the event contract: rejected input, unencodable events, bad bytes."""
 
 from __future__ import annotations
 

@@ -51,7 +51,10 @@ def ric_check_char(body: str) -> str:
 def check_resident_id(value: str) -> str | None:
     """Problem with a full 18-character resident ID number, or None."""
     if MASKED_RIC.match(value):
-        return "a full resident ID number; masked numbers belong only in the published card number"
+        return (
+            "a full resident ID number; "
+            "masked numbers belong only in the published card number"
+        )
     if not RIC.match(value):
         return "an 18-character resident ID number (17 digits and a check digit or X)"
     try:
@@ -60,7 +63,9 @@ def check_resident_id(value: str) -> str | None:
         return "a resident ID number whose characters 7-14 are a birth date"
     expected = ric_check_char(value[:17])
     if value[17] != expected:
-        return f"a resident ID number with check digit {expected!r} (GB 11643, MOD 11-2)"
+        return (
+            f"a resident ID number with check digit {expected!r} (GB 11643, MOD 11-2)"
+        )
     return None
 
 
@@ -81,7 +86,9 @@ def check_org_code(value: str) -> str | None:
 
 
 def uscc_check_char(body: str) -> str:
-    total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(body, _USCC_WEIGHTS, strict=True))
+    total = sum(
+        _USCC_ALPHABET.index(c) * w for c, w in zip(body, _USCC_WEIGHTS, strict=True)
+    )
     return _USCC_ALPHABET[(31 - total % 31) % 31]
 
 
@@ -94,7 +101,9 @@ def check_uscc(value: str) -> str | None:
         )
     expected = uscc_check_char(value[:17])
     if value[17] != expected:
-        return f"a unified social credit code with check character {expected!r} (GB 32100)"
+        return (
+            f"a unified social credit code with check character {expected!r} (GB 32100)"
+        )
     problem = check_org_code(value[8:17])
     if problem:
         return f"a unified social credit code whose characters 9-17 are {problem}"
@@ -145,7 +154,9 @@ def province_of_case_number(value: str) -> str | None:
 def parse_published_date(value: str) -> date | None:
     """A date written 2016年06月01日, 20160601 or 2016-06-01; None if not a date."""
     match = (
-        _ISO_DATE.match(value) or _CHINESE_DATE.match(value) or _COMPACT_DATE.match(value)
+        _ISO_DATE.match(value)
+        or _CHINESE_DATE.match(value)
+        or _COMPACT_DATE.match(value)
     )
     if not match:
         return None

@@ -34,4 +34,6 @@ def listing_id(case_number: str, card_number: str) -> str:
 
 def event_id(listing_id: str, event_type: str, source_id: str) -> str:
     """uuid5 of the act, so the same act submitted twice gets the same id."""
-    return str(uuid.uuid5(LEDGER_NAMESPACE, f"{listing_id}\x1f{event_type}\x1f{source_id}"))
+    return str(
+        uuid.uuid5(LEDGER_NAMESPACE, f"{listing_id}\x1f{event_type}\x1f{source_id}")
+    )

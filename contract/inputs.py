@@ -97,7 +97,9 @@ def _instant(value: Any) -> datetime:
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
-            raise _fail("instant", "an ISO-8601 instant such as 2017-10-13T09:11:00+08:00") from None
+            raise _fail(
+                "instant", "an ISO-8601 instant such as 2017-10-13T09:11:00+08:00"
+            ) from None
     if not isinstance(value, datetime):
         raise _fail(
             "instant",
@@ -137,7 +139,9 @@ def _timezone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        raise _fail("timezone", "an IANA time zone name such as Asia/Shanghai") from None
+        raise _fail(
+            "timezone", "an IANA time zone name such as Asia/Shanghai"
+        ) from None
     return value
 
 
@@ -157,11 +161,15 @@ PublishedCardNumber = Annotated[
 MeasureCode = Annotated[
     str,
     _checked(
-        lambda v: None if ids.MEASURE_CODE.match(v) else "a measure code AGENCY.MEASURE",
+        lambda v: (
+            None if ids.MEASURE_CODE.match(v) else "a measure code AGENCY.MEASURE"
+        ),
         "measure_code",
     ),
 ]
-Jurisdiction = Annotated[str, BeforeValidator(_jurisdiction), Field(pattern=r"^CN-\d{2}$")]
+Jurisdiction = Annotated[
+    str, BeforeValidator(_jurisdiction), Field(pattern=r"^CN-\d{2}$")
+]
 TimeZone = Annotated[str, AfterValidator(_timezone)]
 ActorKind = Literal[ACTOR_KINDS]  # type: ignore[valid-type]
 EntityType = Literal[ENTITY_TYPES]  # type: ignore[valid-type]
@@ -232,8 +240,10 @@ def _typed_dict(record: dict[str, Any], skip: frozenset[str] = frozenset()) -> A
         if field["name"] in skip:
             continue
         annotation, optional = _annotation(field["name"], field["type"])
-        fields[field["name"]] = NotRequired[annotation] if optional else Required[annotation]
-    typed = TypedDict(record["name"], fields)  # type: ignore[operator]
+        fields[field["name"]] = (
+            NotRequired[annotation] if optional else Required[annotation]
+        )
+    typed = TypedDict(record["name"], fields)  # type: ignore[operator,misc]
     typed.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
     return typed
 
@@ -265,7 +275,9 @@ class ActorIn(BaseModel):
         kind = info.data.get("kind")
         if kind == "COURT" and value is not None:
             if not ids.CASE_NUMBER.match(f"（2000）{value}执1号"):
-                raise _fail("court_code", "a court code such as 闽0203, 闽02, 闽 or 最高法")
+                raise _fail(
+                    "court_code", "a court code such as 闽0203, 闽02, 闽 or 最高法"
+                )
         if kind == "AGENCY" and value not in AGENCIES:
             raise _fail("agency_code", f"an agency code, one of {list(AGENCIES)}")
         return value
@@ -279,7 +291,9 @@ class DebtorIn(BaseModel):
     id_number: str
     published_card_number: PublishedCardNumber
     legal_representative: OptText = None
-    legal_rep_id_number: Annotated[ResidentId | None, BeforeValidator(_empty_to_none)] = None
+    legal_rep_id_number: Annotated[
+        ResidentId | None, BeforeValidator(_empty_to_none)
+    ] = None
 
     @field_validator("id_number")
     @classmethod
@@ -380,7 +394,9 @@ class ListingIn(BaseModel):
     @classmethod
     def _known_province(cls, value: str | None) -> str | None:
         if value is not None and value not in PROVINCE_OF_NAME:
-            raise _fail("province", f"a province short name, one of {list(PROVINCE_OF_NAME)}")
+            raise _fail(
+                "province", f"a province short name, one of {list(PROVINCE_OF_NAME)}"
+            )
         return value
 
 
@@ -399,7 +415,11 @@ def input_errors(
     for problem in exc.errors(include_url=False):
         loc = problem["loc"]
         # Drop the member name pydantic adds inside unions and constrained types.
-        loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith(("function-", "constrained-"))))
+        loc = tuple(
+            p
+            for p in loc
+            if not (isinstance(p, str) and p.startswith(("function-", "constrained-")))
+        )
         errors.append(
             InputError(
                 record=record,

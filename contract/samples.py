@@ -24,7 +24,10 @@ LEDGER = Actor(kind="LEDGER", code="rules-engine")
 def data_events(data_dir: Path = DATA_DIR) -> list[LedgerEvent]:
     """Every event of the sample listings and lifecycles."""
     events: list[LedgerEvent] = []
-    for kind, name in (("listing", "listings.jsonl"), ("lifecycle", "lifecycles.jsonl")):
+    for kind, name in (
+        ("listing", "listings.jsonl"),
+        ("lifecycle", "lifecycles.jsonl"),
+    ):
         with (data_dir / name).open(encoding="utf-8") as lines:
             for number, line in enumerate(lines, 1):
                 events += parse_or_raise(kind, json.loads(line), f"{name}:{number}")  # type: ignore[arg-type]
@@ -97,7 +100,9 @@ def built_events() -> list[LedgerEvent]:
             listing,
             cause,
         ),
-        _derived(derived.DEADLINE_OPENED, derived.DeadlineOpened(obligation), listing, cause),
+        _derived(
+            derived.DEADLINE_OPENED, derived.DeadlineOpened(obligation), listing, cause
+        ),
         _derived(
             derived.DEADLINE_MET,
             derived.DeadlineMet(

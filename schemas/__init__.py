@@ -1,4 +1,4 @@
-"""Avro schemas of the ledger's events, one `.avsc` per event type, shipped as package data.
+"""Avro schemas of the ledger's events, one `.avsc` per event type (package data).
 
 `SCHEMA_DIR/<family>/<event_type>.avsc` holds the current schema of each type;
 `HISTORY_DIR` keeps the earlier versions a reader must still decode.

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from dataclasses import replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,9 @@ def test_enums_have_a_default_symbol_for_evolving_readers() -> None:
     for version in codec.registry().current.values():
         text = json.dumps(version.schema)
         for enum in _enums(version.schema):
-            assert enum["default"] == "UNKNOWN" and "UNKNOWN" in enum["symbols"], text[:80]
+            assert enum["default"] == "UNKNOWN" and "UNKNOWN" in enum["symbols"], text[
+                :80
+            ]
 
 
 def _enums(avro_type: object) -> list[dict]:
@@ -104,7 +107,9 @@ def test_all_sample_data_encodes_and_decodes() -> None:
 def test_unknown_fingerprint_is_a_decode_error() -> None:
     data = codec.encode(SAMPLES["SANCTION_APPLIED"])
     forged = data[:2] + bytes(8) + data[10:]
-    with pytest.raises(DecodeError, match="unknown writer schema fingerprint '0000000000000000'"):
+    with pytest.raises(
+        DecodeError, match="unknown writer schema fingerprint '0000000000000000'"
+    ):
         codec.decode(forged)
 
 
@@ -125,18 +130,20 @@ def test_truncated_or_padded_body_is_a_decode_error() -> None:
 
 
 def test_naive_datetime_is_refused() -> None:
-    event = replace(SAMPLES["SANCTION_APPLIED"], occurred_at=datetime(2020, 1, 1, 8, 0))
+    event = replace(SAMPLES["SANCTION_APPLIED"], occurred_at=datetime(2020, 1, 1, 8, 0))  # noqa: DTZ001
     with pytest.raises(EncodeError, match="naive datetime '2020-01-01T08:00:00'"):
         codec.encode(event)
     tick = SAMPLES["CLOCK_TICK"]
-    naive_payload = {**tick.payload, "instant": datetime(2020, 1, 1)}
+    naive_payload = {**tick.payload, "instant": datetime(2020, 1, 1)}  # noqa: DTZ001
     with pytest.raises(EncodeError, match=r"payload\.instant: naive datetime"):
         codec.encode(replace(tick, payload=naive_payload))
 
 
 def test_payload_field_outside_the_schema_is_refused_not_dropped() -> None:
     event = SAMPLES["SANCTION_APPLIED"]
-    with pytest.raises(EncodeError, match=r"payload fields \['colour'\] are not in schema"):
+    with pytest.raises(
+        EncodeError, match=r"payload fields \['colour'\] are not in schema"
+    ):
         codec.encode(replace(event, payload={**event.payload, "colour": "red"}))
 
 
@@ -148,14 +155,18 @@ def test_value_outside_an_enum_is_refused() -> None:
 
 def test_unknown_event_type_is_refused() -> None:
     event = replace(SAMPLES["SANCTION_APPLIED"], event_type="SANCTION_INVENTED")
-    with pytest.raises(EncodeError, match="no schema for event type 'SANCTION_INVENTED'"):
+    with pytest.raises(
+        EncodeError, match="no schema for event type 'SANCTION_INVENTED'"
+    ):
         codec.encode(event)
 
 
 # Golden files and evolution
 
 
-@pytest.mark.parametrize("path", sorted((GOLDEN / "events").glob("*.bin")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", sorted((GOLDEN / "events").glob("*.bin")), ids=lambda p: p.name
+)
 def test_golden_bytes_still_decode_to_the_same_values(path: Path) -> None:
     event_type = path.name.split(".")[0]
     expected = json.loads((GOLDEN / "events" / f"{event_type}.json").read_text("utf-8"))
@@ -170,8 +181,14 @@ def test_old_version_payload_decodes_under_the_current_schema() -> None:
     assert writer.version == 1 and not writer.current
     assert writer.fingerprint != current.fingerprint
     event = codec.decode(data)
-    assert "refers_to" in current.payload_fields and "refers_to" not in writer.payload_fields
-    assert event.payload["measure_code"] == SAMPLES["SANCTION_RELEASED"].payload["measure_code"]
+    assert (
+        "refers_to" in current.payload_fields
+        and "refers_to" not in writer.payload_fields
+    )
+    assert (
+        event.payload["measure_code"]
+        == SAMPLES["SANCTION_RELEASED"].payload["measure_code"]
+    )
 
 
 def _resolves(writer: dict, reader: dict, record: dict) -> None:
@@ -188,14 +205,18 @@ def _golden_schemas() -> list[Path]:
 def test_golden_schemas_cover_every_current_type() -> None:
     golden = {p.stem.upper() for p in _golden_schemas()}
     missing = sorted(set(EVENT_TYPES) - golden)
-    assert missing == [], f"run tests/golden/make_golden.py to add golden schemas: {missing}"
+    assert missing == [], (
+        f"run tests/golden/make_golden.py to add golden schemas: {missing}"
+    )
 
 
 @pytest.mark.parametrize("path", _golden_schemas(), ids=lambda p: p.stem)
 def test_schema_change_keeps_old_and_new_readers_working(path: Path) -> None:
     old = json.loads(path.read_text("utf-8"))
     event_type = old["event_type"]
-    assert event_type in codec.registry().current, f"event type {event_type} was removed"
+    assert event_type in codec.registry().current, (
+        f"event type {event_type} was removed"
+    )
     new = codec.schema_for(event_type)
     record = codec.to_record(SAMPLES[event_type], new)
 
@@ -239,7 +260,11 @@ def test_encoding_is_the_same_in_every_host_time_zone() -> None:
     for tz in ("UTC", "Asia/Shanghai", "America/Los_Angeles"):
         env = {**os.environ, "TZ": tz}
         run = subprocess.run(
-            [sys.executable, "-c", _DIGEST], env=env, capture_output=True, text=True, check=True
+            [sys.executable, "-c", _DIGEST],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         digests.append(run.stdout.strip())
     assert len(digests[0]) == 64
@@ -254,4 +279,31 @@ def test_schema_messages_are_keyed_by_fingerprint() -> None:
     messages = dict(codec.schema_messages())
     assert len(messages) == len(codec.registry().by_fingerprint)
     for key, value in messages.items():
-        assert codec.registry().by_fingerprint[bytes.fromhex(key)].schema == json.loads(value)
+        assert codec.registry().by_fingerprint[bytes.fromhex(key)].schema == json.loads(
+            value
+        )
+
+
+def test_compiled_writer_gives_the_same_bytes_as_fastavro() -> None:
+    for event in data_events() + [SAMPLES[t] for t in sorted(SAMPLES)]:
+        version = codec.schema_for(event.event_type)
+        record = codec.to_record(event, version)
+        assert codec.encode_record(record, version) == codec.encode_record_fastavro(
+            record, version
+        )
+
+
+@pytest.mark.parametrize(
+    "amount",
+    ["0", "0.01", "1.27", "1.28", "-1.28", "-1.29", "-0.01", "9999999999999999.99"],
+)
+def test_amounts_encode_like_fastavro(amount: str) -> None:
+    event = SAMPLES["PERFORMANCE_COMPLETED"]
+    version = codec.schema_for(event.event_type)
+    record = {**codec.to_record(event, version), "paid_yuan": Decimal(amount)}
+    assert codec.encode_record(record, version) == codec.encode_record_fastavro(
+        record, version
+    )
+    assert codec.decode(codec.encode_record(record, version)).payload["paid_yuan"] == (
+        Decimal(amount)
+    )

@@ -81,7 +81,9 @@ def test_case_numbers_in_every_accepted_style(value: str) -> None:
     assert ids.check_case_number(value, enforcement=True) is None
 
 
-@pytest.mark.parametrize("value", ["2019闽0203执7784号", "（2019）闽0203民初7784号", "（19）闽执1号"])
+@pytest.mark.parametrize(
+    "value", ["2019闽0203执7784号", "（2019）闽0203民初7784号", "（19）闽执1号"]
+)
 def test_bad_enforcement_case_numbers(value: str) -> None:
     assert ids.check_case_number(value, enforcement=True) is not None
 
@@ -130,7 +132,9 @@ def test_every_listing_converts_to_one_snapshot_event() -> None:
         assert event.payload["publish_date"].isoformat() == truth["publish_date"]
         assert event.payload["entity_type"] == truth["entity_type"]
         assert event.jurisdiction == "CN-35"
-        assert event.occurred_at.isoformat() == f"{truth['publish_date']}T00:00:00+08:00"
+        assert (
+            event.occurred_at.isoformat() == f"{truth['publish_date']}T00:00:00+08:00"
+        )
         assert "_synthetic" not in event.payload and "synthetic" not in event.payload
 
 
@@ -181,8 +185,14 @@ def test_refers_to_becomes_the_causation_id() -> None:
 def test_typed_payload_values() -> None:
     events = [e for lc in LIFECYCLES for e in parse_line("lifecycle", lc, "x")[0]]
     paid = [e.payload["paid_yuan"] for e in events if "paid_yuan" in e.payload]
-    assert paid and all(isinstance(p, Decimal) and p.as_tuple().exponent == -2 for p in paid)
-    terms = [e.payload["listing_term"] for e in events if "expires" in e.payload.get("listing_term", {})]
+    assert paid and all(
+        isinstance(p, Decimal) and p.as_tuple().exponent == -2 for p in paid
+    )
+    terms = [
+        e.payload["listing_term"]
+        for e in events
+        if "expires" in e.payload.get("listing_term", {})
+    ]
     assert terms and all(isinstance(t["expires"], date) for t in terms)
 
 
@@ -218,19 +228,49 @@ def _set(obj: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 
 BAD_LIFECYCLES = [
     ("ric_check_digit", "debtor.id_number", "350211198305042074", "check digit '3'"),
-    ("masked_id_as_full_id", "debtor.id_number", "3502111983****2073", "masked numbers belong"),
+    (
+        "masked_id_as_full_id",
+        "debtor.id_number",
+        "3502111983****2073",
+        "masked numbers belong",
+    ),
     ("naive_instant", "events.1.at", "2016-12-20T08:34:00", "time zone offset"),
-    ("bare_date_instant", "events.1.at", "2016-12-20", "an instant with date, time and offset"),
+    (
+        "bare_date_instant",
+        "events.1.at",
+        "2016-12-20",
+        "an instant with date, time and offset",
+    ),
     ("unknown_event_type", "events.1.type", "LISTING_FORGOTTEN", "Input should be"),
-    ("bad_measure_code", "events.5.payload.measure_code", "railway-ban", "AGENCY.MEASURE"),
+    (
+        "bad_measure_code",
+        "events.5.payload.measure_code",
+        "railway-ban",
+        "AGENCY.MEASURE",
+    ),
     ("unknown_payload_field", "events.5.payload.colour", "red", "Extra inputs"),
     ("bad_jurisdiction", "jurisdiction", "Fujian", "should match pattern"),
     ("bad_case_number", "case_number", "闽01执3142号", "a case number such as"),
     ("unknown_agency", "events.5.actor.code", "MINISTRY_OF_MAGIC", "an agency code"),
-    ("bad_iso_date", "events.2.payload.listing_term.expires", "2019-02-30", "a date such as"),
+    (
+        "bad_iso_date",
+        "events.2.payload.listing_term.expires",
+        "2019-02-30",
+        "a date such as",
+    ),
     ("bool_as_text", "events.1.payload.risk_warning_included", "yes", "valid boolean"),
-    ("unknown_conduct_code", "events.2.payload.conduct_codes.0", "LAZINESS", "Input should be"),
-    ("card_number_not_the_id", "debtor.published_card_number", "3502111983****9999", "masked form"),
+    (
+        "unknown_conduct_code",
+        "events.2.payload.conduct_codes.0",
+        "LAZINESS",
+        "Input should be",
+    ),
+    (
+        "card_number_not_the_id",
+        "debtor.published_card_number",
+        "3502111983****9999",
+        "masked form",
+    ),
 ]
 
 
@@ -268,7 +308,12 @@ BAD_LISTINGS = [
     ("full_id_published", "card_number", "350582198802197326", "must not be published"),
     ("bad_org_code", "card_number", "MA3UCNP83", "check character"),
     ("bad_chinese_date", "filing_date", "2016年13月08日", "a date such as"),
-    ("label_of_the_wrong_version", "dishonest_conduct", "有履行能力而拒不履行生效法律文书确定义务", "SPC2013"),
+    (
+        "label_of_the_wrong_version",
+        "dishonest_conduct",
+        "有履行能力而拒不履行生效法律文书确定义务",
+        "SPC2013",
+    ),
     ("unknown_label", "dishonest_conduct", "逃避债务", "is not one"),
     ("unknown_province", "province", "加州", "a province short name"),
     ("negative_age", "age", -1, "greater than or equal to 0"),
@@ -281,7 +326,11 @@ BAD_LISTINGS = [
     ids=[case[0] for case in BAD_LISTINGS],
 )
 def test_bad_listing_is_rejected(field: str, value: Any, message: str) -> None:
-    record = _listing(0) if field != "card_number" or "MA" in str(value) else _person_listing()
+    record = (
+        _listing(0)
+        if field != "card_number" or "MA" in str(value)
+        else _person_listing()
+    )
     record[field] = value
     events, errors = parse_line("listing", record, "listings.jsonl:1")
 
@@ -298,7 +347,7 @@ def test_several_problems_give_one_error_each() -> None:
     record["events"][5]["payload"]["measure_code"] = "bad"
     events, errors = parse_line("lifecycle", record, "lifecycles.jsonl:1")
     assert events == []
-    # Envelope problems are reported first; payloads are checked once the envelope holds.
+    # Envelope problems come first; payloads are checked once the envelope holds.
     assert {e.field for e in errors} == {"debtor.id_number", "events.1.at"}
 
 

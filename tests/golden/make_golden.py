@@ -35,11 +35,15 @@ def main(force: bool) -> None:
         if binary.exists() and not force:
             continue
         binary.write_bytes(codec.encode(event))
-        expected = json.dumps(as_jsonable(event), ensure_ascii=False, indent=1, sort_keys=True)
+        expected = json.dumps(
+            as_jsonable(event), ensure_ascii=False, indent=1, sort_keys=True
+        )
         (events / f"{event_type}.json").write_text(expected + "\n", encoding="utf-8")
 
     # One payload written with a historical schema version, to prove it still decodes.
-    old = codec.load_schema(SCHEMA_DIR / "history" / "agency" / "sanction_released.v1.avsc")
+    old = codec.load_schema(
+        SCHEMA_DIR / "history" / "agency" / "sanction_released.v1.avsc"
+    )
     event = sample_events()["SANCTION_RELEASED"]
     record = codec.to_record(event, codec.schema_for("SANCTION_RELEASED"))
     binary = events / "SANCTION_RELEASED.v1.bin"
