@@ -573,9 +573,10 @@ class FoldState:
             "state": self.state,
             "instant": self.instant,
             "know": list(self.know) if self.know else None,
-            "heads": {
-                t: None if h is None else [h.valid_from, *h.known.as_list()]
+            "heads": {  # tables without a row are left out
+                t: [h.valid_from, *h.known.as_list()]
                 for t, h in sorted(self.heads.items())
+                if h is not None
             },
         }
 

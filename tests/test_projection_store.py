@@ -1,0 +1,284 @@
+"""The query tables built from the sample data, on the real PostgreSQL server."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from contract.event import LedgerEvent, Position
+from projections.check import check
+from projections.migrate import MigrationError, migrate
+from projections.query import as_of
+from projections.store import apply_batch
+from projections.synthetic import sample_items
+
+pytestmark = pytest.mark.services
+
+ROOT = Path(__file__).resolve().parent.parent
+FULL_RESIDENT_ID = re.compile(r"^\d{17}[\dX]$")
+TABLES = (
+    "events", "listings", "sanctions", "obligations", "violations", "listings_history",
+    "sanctions_history", "obligations_history", "violations_history",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def items() -> list[tuple[LedgerEvent, Position]]:
+    return sample_items(ROOT)
+
+
+@pytest.fixture(scope="module")
+def lifecycles() -> dict[str, dict[str, Any]]:
+    with (ROOT / "data" / "lifecycles.jsonl").open(encoding="utf-8") as lines:
+        records = [json.loads(line) for line in lines if line.strip()]
+    return {r["lifecycle_id"]: r for r in records}
+
+
+@pytest.fixture
+def conn(pg_conninfo: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(pg_conninfo, autocommit=True) as connection:
+        yield connection
+
+
+def project(
+    conn: psycopg.Connection,
+    schema: str,
+    items: list[tuple[LedgerEvent, Position]],
+    batch: int,
+) -> None:
+    migrate(conn, schema)
+    for start in range(0, len(items), batch):
+        with conn.transaction():
+            apply_batch(conn, schema, items[start : start + batch])
+    conn.execute(f'SET search_path TO "{schema}"')
+
+
+def listing_of(conn: psycopg.Connection, lifecycle: dict[str, Any]) -> dict[str, Any]:
+    cur = conn.execute(
+        "SELECT * FROM listings WHERE subject_id = %s AND case_number = %s",
+        (lifecycle["debtor"]["id_number"], lifecycle["case_number"]),
+    )
+    columns = [d.name for d in cur.description or ()]
+    found = cur.fetchall()
+    assert len(found) == 1, f"listing of {lifecycle['lifecycle_id']}: {found}"
+    return dict(zip(columns, found[0], strict=True))
+
+
+def test_sample_listings_reach_their_final_states(
+    conn: psycopg.Connection, pg_schema: str, items: Any, lifecycles: Any
+) -> None:
+    project(conn, pg_schema, items, 500)
+
+    assert conn.execute("SELECT count(*) FROM listings").fetchone() == (300,)
+    expected = {
+        "LC-001": "SHIELDED",
+        "LC-013": "REVOKED",
+        "LC-043": "DELETED",
+        "LC-057": "RELISTED",
+        "LC-039": "NOT_FOR_PUBLICATION",
+        "LC-053": "PUBLISHED",
+    }
+    got = {lc: listing_of(conn, lifecycles[lc])["state"] for lc in expected}
+    assert got == expected
+    lc001 = listing_of(conn, lifecycles["LC-001"])
+    assert lc001["masked_id"] == lifecycles["LC-001"]["debtor"]["published_card_number"]
+    assert lc001["court_code"] == "闽01"
+
+
+def test_sample_sanction_states_follow_the_agencies(
+    conn: psycopg.Connection, pg_schema: str, items: Any, lifecycles: Any
+) -> None:
+    project(conn, pg_schema, items, 500)
+
+    listing = listing_of(conn, lifecycles["LC-034"])["listing_id"]
+    states = dict(
+        conn.execute(
+            "SELECT measure_code, state FROM sanctions WHERE listing_id = %s",
+            (listing,),
+        ).fetchall()
+    )
+    assert states == {
+        "FINANCIAL_REGULATION.CREDIT_GRANTING": "RELEASED",
+        "TAX.TAX_CREDIT_DOWNGRADE": "RELEASED",
+        "NDRC.PUBLIC_BIDDING": "RETAINED",
+    }
+
+
+def test_violations_match_the_sample_verdicts(
+    conn: psycopg.Connection, pg_schema: str, items: Any, lifecycles: Any
+) -> None:
+    project(conn, pg_schema, items, 500)
+
+    expected = {
+        (c["rule_id"], c["trigger_event"])
+        for record in lifecycles.values()
+        for c in record["checks"]
+        if c["verdict"] in ("VIOLATION", "OUT_OF_TIME")
+    }
+    got = set(conn.execute("SELECT rule_id, trigger_event FROM violations").fetchall())
+    assert got == expected
+    figures = conn.execute("SELECT sum(violated + late) FROM accountability").fetchone()
+    assert figures is not None and figures[0] >= len(expected)
+
+
+def test_public_view_never_shows_a_full_id_or_an_ended_listing(
+    conn: psycopg.Connection, pg_schema: str, items: Any
+) -> None:
+    project(conn, pg_schema, items, 500)
+
+    public = conn.execute(
+        "SELECT p.card_number, l.state, l.subject_id FROM public_listings p "
+        "JOIN listings l USING (listing_id)"
+    ).fetchall()
+    assert public
+    for card_number, state, subject_id in public:
+        assert not FULL_RESIDENT_ID.match(card_number or "")
+        assert state == "PUBLISHED"
+        if subject_id and subject_id[:17].isdigit():
+            assert card_number != subject_id
+    ended = conn.execute(
+        "SELECT count(*) FROM public_listings JOIN listings USING (listing_id) "
+        "WHERE listings.state IN ('SHIELDED', 'REVOKED', 'DELETED', 'EXPIRED')"
+    ).fetchone()
+    assert ended == (0,)
+    shielded = conn.execute(
+        "SELECT count(*) FROM listings WHERE state = 'SHIELDED'"
+    ).fetchone()
+    assert shielded is not None and shielded[0] > 0
+
+
+def digest(conn: psycopg.Connection, schema: str, table: str) -> str:
+    row = conn.execute(
+        f"SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) "
+        f'FROM "{schema}"."{table}" t'
+    ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def test_projecting_twice_in_different_batches_and_orders_gives_identical_tables(
+    conn: psycopg.Connection, pg_schema: str, items: Any
+) -> None:
+    other = f"{pg_schema}_b"
+    shuffled = items[:]
+    random.Random(7).shuffle(shuffled)
+    try:
+        project(conn, pg_schema, items, 500)
+        project(conn, other, shuffled, 97)
+        project(conn, other, items[:300], 50)  # seen before: skipped
+        for table in TABLES:
+            assert digest(conn, pg_schema, table) == digest(conn, other, table), table
+    finally:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{other}" CASCADE')
+
+
+def test_as_of_answers_before_during_and_after_shielding(
+    conn: psycopg.Connection, pg_schema: str, items: Any, lifecycles: Any
+) -> None:
+    project(conn, pg_schema, items, 500)
+    listing = listing_of(conn, lifecycles["LC-001"])
+    shield_known = conn.execute(
+        "SELECT broker_time FROM events WHERE source_event_id = 'LC-001-E11'"
+    ).fetchone()
+    assert shield_known is not None
+
+    def state(at: str, known_at: datetime | None = None) -> list[str]:
+        found = as_of(
+            conn,
+            "listings",
+            datetime.fromisoformat(at),
+            known_at,
+            listing["listing_id"],
+            schema=pg_schema,
+        )
+        return [r["state"] for r in found]
+
+    assert state("2016-12-01T00:00:00+08:00") == []  # before the case was filed
+    assert state("2017-10-01T00:00:00+08:00") == ["PENDING"]  # filed, not listed
+    assert state("2017-11-01T00:00:00+08:00") == ["PUBLISHED"]
+    assert state("2017-11-24T09:06:00+08:00") == ["PUBLISHED"]
+    assert state("2017-11-24T09:08:00+08:00") == ["SHIELDED"]
+    assert state("2025-01-01T00:00:00+08:00") == ["SHIELDED"]
+    # as the ledger knew it just before it recorded the shielding
+    before = shield_known[0] - timedelta(milliseconds=1)
+    assert state("2025-01-01T00:00:00+08:00", before) == ["PUBLISHED"]
+    assert state("2025-01-01T00:00:00+08:00", datetime(2000, 1, 1, tzinfo=UTC)) == []
+
+
+def test_check_intercepts_only_enforceable_measures(
+    conn: psycopg.Connection, pg_schema: str, items: Any, lifecycles: Any
+) -> None:
+    project(conn, pg_schema, items, 500)
+
+    listed = check(conn, lifecycles["LC-053"]["debtor"]["id_number"], schema=pg_schema)
+    assert listed.intercept
+    assert {m.measure_code for m in listed.active} == {
+        "CULTURE_TOURISM.OUTBOUND_GROUP_TRAVEL",
+        "RAILWAY.TRAIN_RESTRICTION",
+    }
+    railway = check(
+        conn,
+        lifecycles["LC-053"]["debtor"]["id_number"],
+        agency="RAILWAY",
+        schema=pg_schema,
+    )
+    assert [m.agency for m in railway.active] == ["RAILWAY"]
+
+    shielded = check(
+        conn, lifecycles["LC-001"]["debtor"]["id_number"], schema=pg_schema
+    )
+    assert not shielded.intercept
+
+    # retained with a legal basis until 2019-07-17 (LC-033): active until then
+    retained = lifecycles["LC-033"]["debtor"]["id_number"]
+    last_day = datetime(2019, 7, 17, 12, tzinfo=UTC)
+    day_after = datetime(2019, 7, 18, 12, tzinfo=UTC)
+    during = check(conn, retained, schema=pg_schema, at=last_day)
+    after = check(conn, retained, schema=pg_schema, at=day_after)
+    assert [m.measure_code for m in during.active] == ["PBOC.CREDIT_REPORTING_RECORD"]
+    assert not after.intercept
+    # retained without a legal basis (LC-034): never enforceable
+    unfounded = lifecycles["LC-034"]["debtor"]["id_number"]
+    at = datetime(2020, 6, 1, tzinfo=UTC)
+    assert not check(conn, unfounded, schema=pg_schema, at=at).intercept
+
+
+def test_check_lookup_uses_the_subject_index(
+    conn: psycopg.Connection, pg_schema: str, items: Any
+) -> None:
+    from projections.check import LOOKUP
+
+    project(conn, pg_schema, items, 500)
+    conn.execute("ANALYZE listings")
+    with conn.transaction():
+        conn.execute("SET LOCAL enable_seqscan = off")
+        plan = "\n".join(
+            r[0]
+            for r in conn.execute(
+                "EXPLAIN " + LOOKUP,
+                {"subject": "35010219850315041X", "org_code": None, "agency": None,
+                 "measure": None},
+            )
+        )  # fmt: skip
+    assert "listings_subject_idx" in plan
+
+
+def test_a_changed_migration_is_an_error(
+    conn: psycopg.Connection, pg_schema: str
+) -> None:
+    assert migrate(conn, pg_schema) == [1]
+    assert migrate(conn, pg_schema) == []
+    conn.execute(
+        f'UPDATE "{pg_schema}".schema_migrations SET checksum = %s WHERE version = 1',
+        ("0" * 64,),
+    )
+    with pytest.raises(MigrationError, match="changed after it was applied"):
+        migrate(conn, pg_schema)
