@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 import uuid
@@ -16,7 +17,9 @@ _SPACES = re.compile(r"\s+")
 def clean_text(value: str) -> str:
     """NFC, zero-width characters removed, surrounding whitespace stripped."""
     if not value.isascii():
-        value = unicodedata.normalize("NFC", value.translate(_INVISIBLE))
+        value = value.translate(_INVISIBLE)
+        if not unicodedata.is_normalized("NFC", value):
+            value = unicodedata.normalize("NFC", value)
     return value.strip()
 
 
@@ -33,7 +36,17 @@ def listing_id(case_number: str, card_number: str) -> str:
 
 
 def event_id(listing_id: str, event_type: str, source_id: str) -> str:
-    """uuid5 of the act, so the same act submitted twice gets the same id."""
-    return str(
-        uuid.uuid5(LEDGER_NAMESPACE, f"{listing_id}\x1f{event_type}\x1f{source_id}")
-    )
+    """uuid5 of the act, so the same act submitted twice gets the same id.
+
+    Same value as `uuid.uuid5(LEDGER_NAMESPACE, name)`, formatted without building
+    a UUID object (this runs once per event).
+    """
+    name = f"{listing_id}\x1f{event_type}\x1f{source_id}".encode()
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_NAMESPACE_BYTES = LEDGER_NAMESPACE.bytes

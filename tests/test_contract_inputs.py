@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import uuid
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from contract import identifiers as ids
 from contract.convert import parse_line
 from contract.errors import InputError
-from contract.ids import clean_text, event_id, listing_id
+from contract.ids import LEDGER_NAMESPACE, clean_text, event_id, listing_id
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -101,6 +102,13 @@ def test_listing_id_normalises_brackets_spaces_and_invisible_characters() -> Non
     a = listing_id("(2017)闽0203执2377号", "3502111983****2073")
     b = listing_id(" （2017） 闽0203执\u200b2377号 ", "3502111983****2073\ufeff")
     assert a == b == "（2017）闽0203执2377号|3502111983****2073"
+
+
+def test_event_id_is_uuid5_over_the_ledger_namespace() -> None:
+    name = "k\x1fSANCTION_APPLIED\x1fLC-1-E6"
+    assert event_id("k", "SANCTION_APPLIED", "LC-1-E6") == str(
+        uuid.uuid5(LEDGER_NAMESPACE, name)
+    )
 
 
 def test_event_id_is_stable_and_distinct_per_act() -> None:
