@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -62,7 +63,11 @@ def _produce(settings: Settings, topic: str, count: int) -> None:
     assert producer.flush(30) == 0
 
 
-def _consume_all(settings: Settings, topic: str, group: str) -> list[int]:
+def _consume_all(
+    settings: Settings, topic: str, group: str, expected: int
+) -> list[int]:
+    """Consume until `expected` messages arrived or 60 s passed (a restarted broker
+    may still be loading its group coordinator)."""
     from confluent_kafka import Consumer
 
     consumer = Consumer(
@@ -74,12 +79,13 @@ def _consume_all(settings: Settings, topic: str, group: str) -> list[int]:
     )
     consumer.subscribe([topic])
     values: list[int] = []
-    idle = 0
+    deadline = time.monotonic() + 60
     try:
-        while idle < 5:
+        while len(values) < expected and time.monotonic() < deadline:
             batch = consumer.consume(num_messages=500, timeout=1.0)
-            idle = 0 if batch else idle + 1
-            values.extend(int(msg.value()) for msg in batch if msg.error() is None)
+            values.extend(
+                int(msg.value() or b"-1") for msg in batch if msg.error() is None
+            )
     finally:
         consumer.close()
     return sorted(values)
@@ -118,7 +124,7 @@ def test_messages_and_rows_survive_down_and_up(private_stack: Settings) -> None:
     up(private_stack)
 
     assert ensure_topics(private_stack) == []
-    assert _consume_all(private_stack, topic, "after-restart") == list(range(300))
+    assert _consume_all(private_stack, topic, "after-restart", 300) == list(range(300))
     with psycopg.connect(private_stack.postgres_url) as conn:
         row = conn.execute("select sum(n) from kept").fetchone()
     assert row == (6,)
