@@ -1,0 +1,30 @@
+# Two commands: `make demo` and `make test`. Both create .venv when it is missing.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test setup stack-up stack-down
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $@
+
+# runs the main job on the bundled sample data (data/)
+demo: setup
+	$(BIN)/shixin stack up
+	$(BIN)/shixin demo
+
+# the pytest session brings Kafka and PostgreSQL up itself
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+stack-up: setup
+	$(BIN)/shixin stack up
+
+stack-down: setup
+	$(BIN)/shixin stack down
