@@ -4,6 +4,20 @@ A table's digest is the SHA-256 of its rows, each rendered as canonical JSON tex
 PostgreSQL (`to_jsonb(row)::text`: keys sorted by jsonb, timestamps in UTC because the
 session time zone is pinned), sorted bytewise, one per line. Nothing in it depends on
 the host's time zone, the physical row order or the machine.
+
+Two views of a schema can be digested:
+
+- `content` (the default): what the ledger says, as a function of the log alone. It
+  leaves out the processing bookkeeping that records which step of which driver
+  wrote a row (`last_event`, the `known_*` columns of derived rows, fold states),
+  derived events themselves (their ids name the ledger event whose processing
+  produced them, and the live worker may meet court, agency and publisher events in
+  another order than the replay, which reads them in broker-time order), history
+  tables (they keep every intermediate version a driver saw) and violations that were
+  withdrawn (a transient the live worker may see when a later-recorded act arrives).
+  The live projection and a replay of the same log give the same content digest.
+- `raw`: every row of every table, as stored. Two replays of the same log give the
+  same raw digest (whatever the host time zone), since they read it in one order.
 """
 
 from __future__ import annotations
@@ -20,8 +34,31 @@ from psycopg import sql
 # Bookkeeping of the drivers, not content: where a projector or replay stopped and
 # which migrations ran. Two schemas built from the same log differ there by design.
 BOOKKEEPING_TABLES = frozenset(
-    {"schema_migrations", "projector_offsets", "replay_checkpoint", "replay_state"}
+    {
+        "schema_migrations",
+        "projector_offsets",
+        "projector_rejects",
+        "replay_checkpoint",
+        "replay_state",
+    }
 )
+# Columns that say which processing step wrote a row, not what the ledger says.
+PROCESSING_COLUMNS = frozenset(
+    {
+        "last_event",
+        "known_from",
+        "known_topic",
+        "known_partition",
+        "known_offset",
+        "known_to",
+        "fold_state",
+        "opened_event",
+        "met_event",
+        "violated_event",
+    }
+)
+# Rows of the content view: ledger events only; violations still standing.
+CONTENT_FILTERS = {"events": "NOT derived", "violations": "NOT withdrawn"}
 
 
 def pin_session(conn: psycopg.Connection[Any]) -> None:
@@ -32,7 +69,9 @@ def pin_session(conn: psycopg.Connection[Any]) -> None:
     conn.execute("SET extra_float_digits = 3")
 
 
-def content_tables(conn: psycopg.Connection[Any], schema: str) -> list[str]:
+def content_tables(
+    conn: psycopg.Connection[Any], schema: str, view: str = "content"
+) -> list[str]:
     """Base tables of a schema that hold ledger content, in name order."""
     rows = conn.execute(
         "SELECT table_name FROM information_schema.tables "
@@ -44,13 +83,32 @@ def content_tables(conn: psycopg.Connection[Any], schema: str) -> list[str]:
         raise LookupError(
             f"schema {schema!r} has no tables: was it projected or replayed?"
         )
-    return [n for n in names if n not in BOOKKEEPING_TABLES]
+    kept = [n for n in names if n not in BOOKKEEPING_TABLES]
+    if view == "content":
+        kept = [n for n in kept if not n.endswith("_history")]
+    return kept
 
 
-def _row_texts(conn: psycopg.Connection[Any], schema: str, table: str) -> list[str]:
-    query = sql.SQL("SELECT to_jsonb(t)::text FROM {}.{} AS t").format(
-        sql.Identifier(schema), sql.Identifier(table)
+def _row_texts(
+    conn: psycopg.Connection[Any], schema: str, table: str, view: str = "content"
+) -> list[str]:
+    if view not in ("content", "raw"):
+        raise ValueError(f"unknown digest view {view!r}; expected 'content' or 'raw'")
+    query = sql.SQL("SELECT to_jsonb(t){} FROM {}.{} AS t{}").format(
+        sql.SQL(
+            "".join(f" - '{c}'" for c in sorted(PROCESSING_COLUMNS))
+            if view == "content"
+            else ""
+        ),
+        sql.Identifier(schema),
+        sql.Identifier(table),
+        sql.SQL(
+            f" WHERE {CONTENT_FILTERS[table]}"
+            if view == "content" and table in CONTENT_FILTERS
+            else ""
+        ),
     )
+    query = sql.SQL("SELECT x::text FROM ({}) AS q(x)").format(query)
     texts = [r[0] for r in conn.execute(query)]
     texts.sort(key=lambda s: s.encode("utf-8"))
     return texts
@@ -74,6 +132,7 @@ class TableDigest:
 @dataclass(frozen=True)
 class SchemaDigest:
     schema: str
+    view: str
     tables: tuple[TableDigest, ...]
 
     @property
@@ -84,6 +143,7 @@ class SchemaDigest:
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": self.schema,
+            "view": self.view,
             "sha256": self.sha256,
             "tables": {
                 t.table: {"rows": t.rows, "sha256": t.sha256} for t in self.tables
@@ -92,15 +152,18 @@ class SchemaDigest:
 
 
 def digest_schema(
-    conn: psycopg.Connection[Any], schema: str, tables: Sequence[str] | None = None
+    conn: psycopg.Connection[Any],
+    schema: str,
+    view: str = "content",
+    tables: Sequence[str] | None = None,
 ) -> SchemaDigest:
     pin_session(conn)
-    names = list(tables) if tables is not None else content_tables(conn, schema)
+    names = list(tables) if tables is not None else content_tables(conn, schema, view)
     out = []
     for table in names:
-        texts = _row_texts(conn, schema, table)
+        texts = _row_texts(conn, schema, table, view)
         out.append(TableDigest(table, len(texts), _digest(texts)))
-    return SchemaDigest(schema, tuple(out))
+    return SchemaDigest(schema, view, tuple(out))
 
 
 @dataclass
@@ -115,7 +178,7 @@ class TableDiff:
 
 
 def diff_schemas(
-    conn: psycopg.Connection[Any], schema_a: str, schema_b: str
+    conn: psycopg.Connection[Any], schema_a: str, schema_b: str, view: str = "content"
 ) -> list[TableDiff]:
     """Rows that are in one schema and not the other, table by table.
 
@@ -123,12 +186,16 @@ def diff_schemas(
     in the output by the caller) tell which rows belong together.
     """
     pin_session(conn)
-    tables_a = set(content_tables(conn, schema_a))
-    tables_b = set(content_tables(conn, schema_b))
+    tables_a = set(content_tables(conn, schema_a, view))
+    tables_b = set(content_tables(conn, schema_b, view))
     diffs = []
     for table in sorted(tables_a | tables_b):
-        rows_a = set(_row_texts(conn, schema_a, table)) if table in tables_a else set()
-        rows_b = set(_row_texts(conn, schema_b, table)) if table in tables_b else set()
+        rows_a = set(
+            _row_texts(conn, schema_a, table, view) if table in tables_a else []
+        )
+        rows_b = set(
+            _row_texts(conn, schema_b, table, view) if table in tables_b else []
+        )
         d = TableDiff(table)
         d.only_a = [json.loads(t) for t in sorted(rows_a - rows_b)]
         d.only_b = [json.loads(t) for t in sorted(rows_b - rows_a)]

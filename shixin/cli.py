@@ -7,6 +7,7 @@ import typer
 from processors import cli as processors_cli
 from producers import cli as producers_cli
 from projections import cli as projections_cli
+from replay import cli as replay_cli
 from rules import cli as rules_cli
 from shixin.stack import cli as stack_cli
 
@@ -26,3 +27,5 @@ app.command("publish")(producers_cli.publish)
 app.command("generate")(producers_cli.generate)
 app.add_typer(rules_cli.app, name="rules")
 projections_cli.register(app)
+app.command("replay")(replay_cli.replay_command)
+app.add_typer(replay_cli.audit_app, name="audit")

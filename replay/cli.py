@@ -1,0 +1,302 @@
+"""`shixin replay` and `shixin audit`: rebuild from the log, compare, answer."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shixin.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+audit_app = typer.Typer(
+    help="Auditors' tools: digests, diffs and questions answered from the tables.",
+    no_args_is_help=True,
+)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+SchemaOpt = Annotated[
+    str, typer.Option("--schema", help="Schema of the query tables to read.")
+]
+
+
+def _instant(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(
+            f"{value!r} is not an ISO-8601 instant (e.g. 2024-05-01T00:00:00+08:00)",
+            param_hint=option,
+        ) from exc
+    if instant.tzinfo is None:
+        raise typer.BadParameter(
+            f"{value!r} has no time zone: give an offset such as +08:00 or Z",
+            param_hint=option,
+        )
+    return instant
+
+
+def _day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(
+            f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option
+        ) from exc
+
+
+def _connect() -> Any:
+    import psycopg
+
+    from replay.audit import pin_session
+
+    conn = psycopg.connect(get_settings().postgres_url, autocommit=True)
+    pin_session(conn)
+    return conn
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _show(title: str, rows: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps([_plain(r) for r in rows], ensure_ascii=False, indent=1))
+        return
+    console = Console()
+    if not rows:
+        console.print(f"[bold]{title}[/bold]: no rows")
+        return
+    table = Table(title=title, show_lines=False)
+    for column in rows[0]:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*("" if v is None else str(_plain(v)) for v in row.values()))
+    console.print(table)
+
+
+def replay_command(
+    into: Annotated[
+        str, typer.Option("--into", help="Scratch schema to build the tables in.")
+    ],
+    until: Annotated[
+        str | None,
+        typer.Option(help="Keep only acts that took effect by this instant (ISO)."),
+    ] = None,
+    until_offsets: Annotated[
+        Path | None,
+        typer.Option(help='JSON {"topic": {"partition": offset}}: stop there.'),
+    ] = None,
+    fresh: Annotated[
+        bool, typer.Option(help="Drop the schema first instead of resuming.")
+    ] = False,
+    batch: Annotated[int, typer.Option(help="Records per transaction.")] = 5000,
+) -> None:
+    """Rebuild every query table from the log alone into a scratch schema."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from replay.replayer import ReplayError, read_offsets_file, replay
+
+    if until is not None and until_offsets is not None:
+        raise typer.BadParameter("give --until or --until-offsets, not both")
+    settings = get_settings()
+    stop = None if until_offsets is None else read_offsets_file(str(until_offsets))
+    with Progress(
+        TextColumn("replay"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:>10} ev/s"),
+        TimeRemainingColumn(),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("replay", total=None, rate="")
+        started = time.monotonic()
+
+        def on_progress(done: int, total: int) -> None:
+            elapsed = max(time.monotonic() - started, 1e-6)
+            progress.update(
+                task, completed=done, total=total, rate=f"{done / elapsed:,.0f}"
+            )
+
+        try:
+            stats = replay(
+                settings,
+                into,
+                until=_instant(until, "--until"),
+                until_offsets=stop,
+                fresh=fresh,
+                batch_size=batch,
+                on_progress=on_progress,
+            )
+        except ReplayError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
+    Console().print(
+        f"replayed [bold]{stats.records:,}[/bold] records into [bold]{into}[/bold] "
+        f"in {stats.seconds:.1f}s ({stats.rate:,.0f} records/s): "
+        f"{stats.applied:,} events applied, {stats.skipped:,} seen before, "
+        f"{stats.derived:,} derived, {stats.filtered:,} after --until, "
+        f"{stats.dead_letters:,} undecodable or refused"
+        + (" — interrupted, run again to resume" if stats.interrupted else "")
+    )
+    if stats.interrupted:
+        raise typer.Exit(130)
+
+
+@audit_app.command("digest")
+def digest_command(
+    schema: Annotated[str, typer.Argument(help="Schema to digest.")],
+    raw: Annotated[
+        bool, typer.Option("--raw", help="Every row of every table, as stored.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print a digest per table and one for the schema."""
+    from replay.audit import digest_schema
+
+    with _connect() as conn:
+        result = digest_schema(conn, schema, view="raw" if raw else "content")
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=1))
+        return
+    for t in result.tables:
+        typer.echo(f"{t.sha256}  {t.rows:>9}  {t.table}")
+    typer.echo(f"{result.sha256}  {'':>9}  {schema} ({result.view})")
+
+
+@audit_app.command("diff")
+def diff_command(
+    schema_a: Annotated[str, typer.Argument()],
+    schema_b: Annotated[str, typer.Argument()],
+    raw: Annotated[bool, typer.Option("--raw")] = False,
+    limit: Annotated[int, typer.Option(help="Rows shown per table and side.")] = 20,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show the rows that differ between two schemas, table by table."""
+    from replay.audit import diff_schemas
+
+    with _connect() as conn:
+        diffs = diff_schemas(conn, schema_a, schema_b, view="raw" if raw else "content")
+    differing = [d for d in diffs if not d.equal]
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    d.table: {"only_a": d.only_a[:limit], "only_b": d.only_b[:limit]}
+                    for d in differing
+                },
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
+    else:
+        console = Console()
+        if not differing:
+            console.print(f"{schema_a} and {schema_b}: no differences")
+        for d in differing:
+            console.print(
+                f"[bold]{d.table}[/bold]: {len(d.only_a)} rows only in {schema_a}, "
+                f"{len(d.only_b)} only in {schema_b}"
+            )
+            for side, rows in ((schema_a, d.only_a), (schema_b, d.only_b)):
+                for row in rows[:limit]:
+                    console.print(f"  {side}: {json.dumps(row, ensure_ascii=False)}")
+    if differing:
+        raise typer.Exit(1)
+
+
+@audit_app.command("history")
+def history_command(
+    listing_id: Annotated[str, typer.Argument(help="Listing id (the message key).")],
+    derived: Annotated[
+        bool, typer.Option(help="Also show what the rules engine derived.")
+    ] = False,
+    schema: SchemaOpt = "ledger",
+    as_json: JsonOpt = False,
+) -> None:
+    """Every event of a listing, with when it took effect and when it was recorded."""
+    from replay.questions import listing_history
+
+    with _connect() as conn:
+        rows = listing_history(conn, schema, listing_id, derived=derived)
+    _show(f"history of {listing_id}", rows, as_json)
+
+
+@audit_app.command("enforce")
+def enforce_command(
+    subject: Annotated[
+        str, typer.Option(help="Resident ID number or unified social credit code.")
+    ],
+    on: Annotated[str, typer.Option(help="The date (YYYY-MM-DD, Asia/Shanghai).")],
+    agency: Annotated[str | None, typer.Option(help="Agency code.")] = None,
+    schema: SchemaOpt = "ledger",
+    as_json: JsonOpt = False,
+) -> None:
+    """What an agency had to enforce against a subject on a date, and why."""
+    from replay.questions import had_to_enforce
+
+    with _connect() as conn:
+        rows = had_to_enforce(conn, schema, subject, _day(on, "--on"), agency)
+    _show(f"measures in force against the subject on {on}", rows, as_json)
+
+
+@audit_app.command("missed")
+def missed_command(
+    since: Annotated[str, typer.Option("--from", help="First due date (inclusive).")],
+    until: Annotated[str, typer.Option("--to", help="Last due date (inclusive).")],
+    court: Annotated[str | None, typer.Option(help="Court code, e.g. 闽0203.")] = None,
+    agency: Annotated[str | None, typer.Option(help="Agency code.")] = None,
+    publisher: Annotated[str | None, typer.Option(help="Republisher name.")] = None,
+    schema: SchemaOpt = "ledger",
+    as_json: JsonOpt = False,
+) -> None:
+    """The deadlines a court, agency or republisher missed in a period."""
+    from replay.questions import missed_deadlines
+
+    chosen = [(k, v) for k, v in (("COURT", court), ("AGENCY", agency),
+              ("REPUBLISHER", publisher)) if v is not None]  # fmt: skip
+    if len(chosen) > 1:
+        raise typer.BadParameter("give one of --court, --agency, --publisher")
+    kind, code = chosen[0] if chosen else (None, None)
+    with _connect() as conn:
+        rows = missed_deadlines(
+            conn, schema, _day(since, "--from"), _day(until, "--to"), kind, code
+        )
+    _show("missed deadlines", rows, as_json)
+
+
+@audit_app.command("figures")
+def figures_command(
+    since: Annotated[str, typer.Option("--from", help="First month's date.")],
+    until: Annotated[str, typer.Option("--to", help="Last date (inclusive).")],
+    schema: SchemaOpt = "ledger",
+    as_json: JsonOpt = False,
+) -> None:
+    """Accountability figures (责任追究) of every court and agency for a period."""
+    from replay.questions import accountability
+
+    with _connect() as conn:
+        rows = accountability(conn, schema, _day(since, "--from"), _day(until, "--to"))
+    _show("accountability figures", rows, as_json)

@@ -1,0 +1,152 @@
+"""Auditors' questions, answered from the query tables of a schema.
+
+Every answer names the events it rests on (source event ids as the courts and
+agencies submitted them), so a reader can follow it back into the log.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# States of an agency's measure under which it is enforced (拦截).
+ENFORCED_STATES = ("APPLIED", "RETAINED")
+# Listing states after which no measure may still be enforced, unless retained.
+EXITED_STATES = ("SHIELDED", "REVOKED", "DELETED", "EXPIRED")
+
+
+def _rows(
+    conn: psycopg.Connection[Any], query: sql.Composed, params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(query, params)
+        return list(cur.fetchall())
+
+
+def end_of_day(day: date) -> datetime:
+    """The last instant of a legal day: 24:00 Asia/Shanghai, exclusive."""
+    return datetime.combine(day + timedelta(days=1), time(0), SHANGHAI)
+
+
+def listing_history(
+    conn: psycopg.Connection[Any], schema: str, listing_id: str, derived: bool = False
+) -> list[dict[str, Any]]:
+    """Every event of a listing: when the act took effect and when the ledger
+    recorded it (broker time, topic, partition, offset)."""
+    query = sql.SQL(
+        "SELECT occurred_at AS took_effect, broker_time AS recorded, event_type, "
+        'actor_kind, actor_code, source_event_id, topic, partition, "offset", '
+        "derived, event_id FROM {}.events "
+        "WHERE listing_id = %(listing)s AND (%(derived)s OR NOT derived) "
+        "ORDER BY occurred_at, derived, seq NULLS LAST, event_id"
+    ).format(sql.Identifier(schema))
+    rows = _rows(conn, query, {"listing": listing_id, "derived": derived})
+    if not rows:
+        raise LookupError(f"no events for listing {listing_id!r} in schema {schema!r}")
+    return rows
+
+
+def had_to_enforce(
+    conn: psycopg.Connection[Any],
+    schema: str,
+    subject: str,
+    day: date,
+    agency: str | None = None,
+) -> list[dict[str, Any]]:
+    """The measures an agency's own state had in force against a subject at the end
+    of `day`, with the listing's state on that day and whether enforcing was due.
+
+    `must_enforce` is false when the listing had left the list (shielded, revoked,
+    deleted, expired) and the measure was not retained with a basis: the agency
+    should have released it, and enforcing it was itself a violation.
+    """
+    at = end_of_day(day) - timedelta(microseconds=1)
+    query = sql.SQL(
+        """
+        SELECT s.listing_id, l.case_number, l.court_code, s.agency, s.measure_code,
+               s.state AS measure_state, s.since, s.reason, s.legal_basis,
+               s.retained_until, s.trigger_event, l.state AS listing_state
+        FROM {s}.sanctions_history s
+        JOIN {s}.listings_history l ON l.listing_id = s.listing_id
+        WHERE (l.subject_id = %(subject)s OR l.org_code = %(subject)s)
+          AND (%(agency)s::text IS NULL OR s.agency = %(agency)s)
+          AND s.valid_from <= %(at)s AND (s.valid_to IS NULL OR %(at)s < s.valid_to)
+          AND s.known_to IS NULL
+          AND l.valid_from <= %(at)s AND (l.valid_to IS NULL OR %(at)s < l.valid_to)
+          AND l.known_to IS NULL
+        ORDER BY s.listing_id, s.agency, s.measure_code
+        """
+    ).format(s=sql.Identifier(schema))
+    rows = _rows(conn, query, {"subject": subject, "agency": agency, "at": at})
+    for row in rows:
+        enforced = row["measure_state"] in ENFORCED_STATES
+        retained = row["measure_state"] == "RETAINED" and (
+            row["retained_until"] is None or row["retained_until"] >= day
+        )
+        exited = row["listing_state"] in EXITED_STATES
+        row["must_enforce"] = enforced and (retained or not exited)
+    return rows
+
+
+def missed_deadlines(
+    conn: psycopg.Connection[Any],
+    schema: str,
+    since: date,
+    until: date,
+    responsible_kind: str | None = None,
+    responsible_code: str | None = None,
+) -> list[dict[str, Any]]:
+    """Violations whose due date (or, for state conditions, whose offending act)
+    falls in [since, until], with the rule, its source and the events."""
+    query = sql.SQL(
+        """
+        SELECT v.responsible_kind, v.responsible_code, v.rule_id, v.rule_source,
+               v.listing_id, v.trigger_event, v.response_event, v.due_date,
+               v.actual_date, v.verdict, v.detected_by, v.reason
+        FROM {s}.violations v
+        WHERE NOT v.withdrawn
+          AND coalesce(v.due_date, v.actual_date,
+                       (v.triggered_at AT TIME ZONE 'Asia/Shanghai')::date)
+              BETWEEN %(since)s AND %(until)s
+          AND (%(kind)s::text IS NULL OR v.responsible_kind = %(kind)s)
+          AND (%(code)s::text IS NULL OR v.responsible_code = %(code)s)
+        ORDER BY v.responsible_kind, v.responsible_code, v.due_date NULLS LAST,
+                 v.rule_id, v.listing_id
+        """
+    ).format(s=sql.Identifier(schema))
+    return _rows(
+        conn,
+        query,
+        {
+            "since": since,
+            "until": until,
+            "kind": responsible_kind,
+            "code": responsible_code,
+        },
+    )
+
+
+def accountability(
+    conn: psycopg.Connection[Any], schema: str, since: date, until: date
+) -> list[dict[str, Any]]:
+    """Obligations due, met on time, late and violated per responsible party for the
+    months of [since, until]."""
+    query = sql.SQL(
+        """
+        SELECT responsible_kind, responsible_code,
+               sum(obligations_due)::int AS obligations_due,
+               sum(met_on_time)::int AS met_on_time, sum(late)::int AS late,
+               sum(violated)::int AS violated, sum(open)::int AS open
+        FROM {s}.accountability
+        WHERE month BETWEEN date_trunc('month', %(since)s::date)::date AND %(until)s
+        GROUP BY 1, 2
+        ORDER BY 1, 2
+        """
+    ).format(s=sql.Identifier(schema))
+    return _rows(conn, query, {"since": since, "until": until})
