@@ -42,6 +42,10 @@ MONTHS = "MONTHS"
 UNITS = (CALENDAR_DAYS, WORKING_DAYS, MONTHS)
 
 _ONE_DAY = timedelta(days=1)
+_PACKAGE_HOLIDAYS = chinese_calendar.holidays
+_PACKAGE_WORKDAYS = chinese_calendar.workdays
+_PACKAGE_FIRST_YEAR = min(_PACKAGE_HOLIDAYS).year
+_PACKAGE_LAST_YEAR = max(_PACKAGE_HOLIDAYS).year
 
 
 class CalendarDataError(ValueError):
@@ -109,11 +113,15 @@ class LegalCalendar:
                 return _DayInfo(True, True)
             return _DayInfo(d.weekday() < 5, True)
 
-        try:
-            return _DayInfo(not chinese_calendar.is_holiday(d), True)
-        except NotImplementedError:
-            logger.debug("calendar.uncovered date=%s jurisdiction=%s", d, jurisdiction)
-            return _DayInfo(d.weekday() < 5, False)
+        if _PACKAGE_FIRST_YEAR <= d.year <= _PACKAGE_LAST_YEAR:
+            # same answer as chinese_calendar.is_workday, without its per-call
+            # range check (which scans every key of its tables)
+            working = d in _PACKAGE_WORKDAYS or (
+                d.weekday() < 5 and d not in _PACKAGE_HOLIDAYS
+            )
+            return _DayInfo(working, True)
+        logger.debug("calendar.uncovered date=%s jurisdiction=%s", d, jurisdiction)
+        return _DayInfo(d.weekday() < 5, False)
 
     def is_working_day(self, d: date, jurisdiction: str = "CN") -> bool:
         return self.day(d, jurisdiction).working

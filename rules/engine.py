@@ -17,9 +17,9 @@ from __future__ import annotations
 import bisect
 import logging
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from contract.derived import (
@@ -169,8 +169,10 @@ def apply(
             f"event {event.event_id!r} has listing_id {event.listing_id!r}; "
             f"expected {state.listing_id!r}"
         )
-    if now is not None:
-        state.now = max(state.now or 0, _epoch(now))
+    now_moved = False
+    if now is not None and (state.now is None or _epoch(now) > state.now):
+        state.now = _epoch(now)
+        now_moved = True
     if state.has_event(event.event_id):
         logger.debug(
             "rules.duplicate listing_id=%s event_id=%s",
@@ -181,8 +183,10 @@ def apply(
 
     compact = _compact(event)
     state.remember(event.event_id)
+    changes_before = len(state.fold["changes"])
     if not state.events or _key(compact) >= _key(state.events[-1]):
         state.events.append(compact)
+        state.touched = []
         _fold_event(state, compact, policy, calendar)
     else:
         bisect.insort(state.events, compact, key=_key)
@@ -192,8 +196,13 @@ def apply(
             event.event_id,
             len(state.events),
         )
+        state.touched = None
         _refold(state, policy, calendar)
-    return state, _diff(state, event, policy, calendar)
+    if now_moved:
+        state.touched = None  # overdue status may have changed anywhere
+    if state.touched is None:
+        changes_before = 0
+    return state, _diff(state, event, policy, calendar, changes_before)
 
 
 def advance(
@@ -211,6 +220,7 @@ def advance(
     if state.now is not None and ts <= state.now:
         return state, []
     state.now = ts
+    state.touched = None
     return state, _diff(state, cause, policy, calendar)
 
 
@@ -298,6 +308,11 @@ def _refold(state: ListingState, policy: Policy, calendar: LegalCalendar) -> Non
         _fold_event(state, e, policy, calendar)
 
 
+def _touch(state: ListingState, key: str) -> None:
+    if state.touched is not None:
+        state.touched.append(key)
+
+
 def _fold_event(
     state: ListingState, e: CompactEvent, policy: Policy, calendar: LegalCalendar
 ) -> None:
@@ -306,17 +321,19 @@ def _fold_event(
     payload = e[7]
 
     # 1. acts forbidden while an obligation is open (enforcing a suspended measure)
-    for ob in fold["obligations"].values():
+    forbidden_here = etype in policy.forbidden_acts
+    for oid, ob in fold["obligations"].items() if forbidden_here else ():
         if ob["answer"] is None and ob["state_violation"] is None:
             forbidden = policy.by_id[ob["rule"]].rule.forbidden_acts
             if etype in forbidden and payload.get("measure_code") == ob["measure"]:
                 ob["state_violation"] = [e[4], e[0], e[2]]
+                _touch(state, oid)
 
     # 2. answers close open obligations
     for bound, match in policy.by_answer.get(etype, ()):
         if not match.accepts(payload):
             continue
-        for ob in fold["obligations"].values():
+        for oid, ob in fold["obligations"].items():
             if ob["rule"] != bound.id or ob["answer"] is not None:
                 continue
             if match.same_measure and payload.get("measure_code") != ob["measure"]:
@@ -326,6 +343,7 @@ def _fold_event(
             if e[0] < ob["ts"]:
                 continue
             ob["answer"], ob["answer_ts"], ob["answer_id"] = e[4], e[0], e[2]
+            _touch(state, oid)
 
     # 3. act checks see the state before the act
     for bound, match in policy.by_act.get(etype, ()):
@@ -503,6 +521,7 @@ def _open(
             "answer_id": None,
             "state_violation": None,
         }
+        _touch(state, oid)
 
 
 def _responsible_code(
@@ -544,6 +563,7 @@ def _act_check(
         "act_id": e[2],
         "reason": reason,
     }
+    _touch(state, key)
 
 
 def _verdict(ok: bool) -> str:
@@ -747,19 +767,38 @@ def _obligation_verdict(
 
 
 def _diff(
-    state: ListingState, cause: LedgerEvent, policy: Policy, calendar: LegalCalendar
+    state: ListingState,
+    cause: LedgerEvent,
+    policy: Policy,
+    calendar: LegalCalendar,
+    changes_before: int = 0,
 ) -> list[LedgerEvent]:
+    """Derived events for outcomes not emitted yet (only touched ones when known)."""
     out: list[LedgerEvent] = []
     emitted = state.emitted
     fold = state.fold
+    touched = state.touched
+    state.touched = None
+    if touched is None:
+        obligations = fold["obligations"].items()
+        act_checks = fold["act_checks"].items()
+        changes = fold["changes"]
+    else:
+        obligations = [
+            (k, fold["obligations"][k]) for k in touched if k in fold["obligations"]
+        ]
+        act_checks = [
+            (k, fold["act_checks"][k]) for k in touched if k in fold["act_checks"]
+        ]
+        changes = fold["changes"][changes_before:]
 
-    for change in fold["changes"]:
+    for change in changes:
         key = f"S|{change[0]}|{change[2]}|{change[5]}"
         if key not in emitted:
             emitted[key] = "1"
             out.append(_sanction_event(state, cause, change, key))
 
-    for oid, ob in fold["obligations"].items():
+    for oid, ob in obligations:
         bound = policy.by_id[ob["rule"]]
         verdict = _obligation_verdict(ob, bound, state.now)
         quiet = bound.rule.report == "VIOLATIONS"
@@ -789,7 +828,7 @@ def _diff(
                 emitted[f"M|{oid}"] = signature
                 out.append(_met_event(state, cause, ob, bound, verdict, calendar))
 
-    for key, ac in fold["act_checks"].items():
+    for key, ac in act_checks:
         bound = policy.by_id[ac["rule"]]
         if emitted.get(f"A|{key}") == ac["verdict"]:
             continue
@@ -797,6 +836,20 @@ def _diff(
             continue
         emitted[f"A|{key}"] = ac["verdict"]
         out.append(_act_event(state, cause, ac, bound))
+    return out
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+def _as_dict(obj: Any) -> dict[str, Any]:
+    """`dataclasses.asdict` without deep copies (the values are immutable)."""
+    out: dict[str, Any] = {}
+    for name in _field_names(type(obj)):
+        value = getattr(obj, name)
+        out[name] = _as_dict(value) if hasattr(value, "__dataclass_fields__") else value
     return out
 
 
@@ -810,7 +863,7 @@ def _derived(
         occurred_at=_instant(ts),
         actor=LEDGER_ACTOR,
         jurisdiction=state.jurisdiction,
-        payload=asdict(payload),
+        payload=_as_dict(payload),
         causation_id=cause.event_id,
         correlation_id=cause.correlation_id,
     )

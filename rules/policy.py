@@ -203,8 +203,12 @@ class Policy:
     by_answer: dict[str, list[tuple[BoundRule, Match]]] = field(default_factory=dict)
     by_act: dict[str, list[tuple[BoundRule, Match]]] = field(default_factory=dict)
     by_id: dict[str, BoundRule] = field(default_factory=dict)
+    forbidden_acts: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
+        self.forbidden_acts = frozenset(
+            act for bound in self.rules for act in bound.rule.forbidden_acts
+        )
         for bound in self.rules:
             if bound.id in self.by_id:
                 raise PolicyError(f"rule id {bound.id!r} is defined twice")

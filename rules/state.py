@@ -93,6 +93,9 @@ class ListingState:
     now: int | None = None  # latest clock-tick instant known, epoch seconds
     emitted: dict[str, str] = field(default_factory=dict)
     _ids: set[str] | None = None  # cache of event ids (not serialised)
+    # obligation ids / act-check keys touched by the event being folded; None means
+    # "all" (after a re-fold or a clock move). Transient, not serialised.
+    touched: list[str] | None = None
 
     def has_event(self, event_id: str) -> bool:
         if self._ids is None:

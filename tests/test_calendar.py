@@ -151,3 +151,11 @@ def test_add_months_keeps_day_or_clamps(start: date, n: int) -> None:
     result = add_months(start, n)
     assert (result.year * 12 + result.month) - (start.year * 12 + start.month) == n
     assert result.day == start.day or result.day < start.day
+
+
+@settings(max_examples=300, deadline=None)
+@given(d=st.dates(min_value=date(2004, 1, 1), max_value=date(2026, 12, 31)))
+def test_working_day_agrees_with_chinese_calendar(d: date) -> None:
+    import chinese_calendar
+
+    assert CAL.is_working_day(d) == chinese_calendar.is_workday(d)
