@@ -19,7 +19,7 @@ import logging
 import uuid
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any
 
 from contract.derived import (
@@ -839,9 +839,14 @@ def _diff(
     return out
 
 
-@cache
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
 
 
 def _as_dict(obj: Any) -> dict[str, Any]:
