@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parent.parent
 LIFECYCLES = REPO / "data" / "lifecycles.jsonl"
 ZONES = ("UTC", "Asia/Shanghai", "America/Los_Angeles")
