@@ -238,3 +238,250 @@ def compile_writer(
         )
         return named[full]
     raise NotImplementedError(f"no compiled writer for Avro type {kind!r}")
+
+
+# Generated writers
+#
+# The closures above call one function per field and build every field's path
+# string on the way down. `generate_writer` instead writes the Python source of
+# one straight-line function per record schema (unions, nested records and enums
+# inlined, varints looked up in a table) and compiles it once; a field's path is
+# only built when its value is refused, and the messages are the same.
+
+
+_NULL_FIRST, _VALUE_SECOND = b"\x00", b"\x02"
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _item(path: str, index: int) -> str:
+    return f"{path}[{index}]"
+
+
+class _Source:
+    """The source text of one generated function, with its constants."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.consts: dict[str, Any] = {
+            "_fail": _fail,
+            "_join": _join,
+            "_item": _item,
+            "_S": _SMALL,
+            "_Z": _zigzag,
+            "_datetime": datetime,
+            "_EPOCH": _EPOCH,
+            "_MILLI": _MILLI,
+            "_EPOCH_ORDINAL": _EPOCH_ORDINAL,
+            "_date": date,
+        }
+        self.count = 0
+
+    def name(self, prefix: str) -> str:
+        self.count += 1
+        return f"{prefix}{self.count}"
+
+    def const(self, value: Any, prefix: str = "_c") -> str:
+        name = self.name(prefix)
+        self.consts[name] = value
+        return name
+
+    def emit(self, indent: int, line: str) -> None:
+        self.lines.append("    " * indent + line)
+
+
+def _emit_value(
+    src: _Source,
+    schema: Any,
+    var: str,
+    path: str,
+    indent: int,
+    named: dict[str, Any],
+    ns: str,
+    inlining: frozenset[str],
+) -> None:
+    """Code writing the value in `var`; `path` is an expression naming its field."""
+    emit = src.emit
+    if isinstance(schema, str) and schema not in _PRIMITIVES:
+        full = schema if "." in schema else f"{ns}.{schema}" if ns else schema
+        if full in inlining:
+            raise NotImplementedError(f"recursive Avro type {full!r} is not generated")
+        _emit_value(src, named[full], var, path, indent, named, ns, inlining)
+        return
+    if isinstance(schema, list):
+        branches = [s for s in schema if s != "null"]
+        if len(schema) != 2 or len(branches) != 1:
+            raise NotImplementedError(
+                f"only [null, T] unions are compiled, got {schema}"
+            )
+        null_tag, value_tag = (
+            (_NULL_FIRST, _VALUE_SECOND)
+            if schema.index("null") == 0
+            else (_VALUE_SECOND, _NULL_FIRST)
+        )
+        emit(indent, f"if {var} is None:")
+        emit(indent + 1, f"buf += {null_tag!r}")
+        emit(indent, "else:")
+        emit(indent + 1, f"buf += {value_tag!r}")
+        _emit_value(src, branches[0], var, path, indent + 1, named, ns, inlining)
+        return
+    kind = schema if isinstance(schema, str) else schema["type"]
+    logical = None if isinstance(schema, str) else schema.get("logicalType")
+    fail = f"raise _fail({path}, {var}, {{!r}})"
+    if logical == "date" and kind == "int":
+        emit(indent, f"if type({var}) is not _date:")
+        emit(indent + 1, fail.format("a date"))
+        emit(indent, f"{var} = {var}.toordinal() - _EPOCH_ORDINAL")
+        emit(indent, f"buf += _S[{var}] if 0 <= {var} < 4096 else _Z({var})")
+    elif logical == "timestamp-millis" and kind == "long":
+        emit(indent, f"if type({var}) is not int:")
+        emit(
+            indent + 1,
+            f"if not isinstance({var}, _datetime) or {var}.utcoffset() is None:",
+        )
+        emit(indent + 2, fail.format("a tz-aware datetime or epoch milliseconds"))
+        emit(indent + 1, f"{var} = ({var} - _EPOCH) // _MILLI")
+        emit(indent, f"buf += _S[{var}] if 0 <= {var} < 4096 else _Z({var})")
+    elif logical == "decimal" and kind == "bytes":
+        write = src.const(_decimal_writer(schema.get("scale", 0), schema["precision"]))
+        emit(indent, f"{write}(buf, {var}, {path})")
+    elif kind == "null":
+        emit(indent, f"if {var} is not None:")
+        emit(indent + 1, fail.format("null"))
+    elif kind == "boolean":
+        emit(indent, f"if {var} is True:")
+        emit(indent + 1, "buf += b'\\x01'")
+        emit(indent, f"elif {var} is False:")
+        emit(indent + 1, "buf += b'\\x00'")
+        emit(indent, "else:")
+        emit(indent + 1, fail.format("a boolean"))
+    elif kind in ("int", "long"):
+        low, high, what = (
+            (_INT_MIN, _INT_MAX, "a 32-bit integer")
+            if kind == "int"
+            else (_LONG_MIN, _LONG_MAX, "a 64-bit integer")
+        )
+        emit(indent, f"if type({var}) is not int or not {low} <= {var} <= {high}:")
+        emit(indent + 1, fail.format(what))
+        emit(indent, f"buf += _S[{var}] if 0 <= {var} < 4096 else _Z({var})")
+    elif kind == "string":
+        emit(indent, f"if type({var}) is not str:")
+        emit(indent + 1, fail.format("a string"))
+        emit(indent, f"{var} = {var}.encode()")
+        size = src.name("_n")
+        emit(indent, f"{size} = len({var})")
+        emit(indent, f"buf += _S[{size}] if {size} < 4096 else _Z({size})")
+        emit(indent, f"buf += {var}")
+    elif kind == "bytes":
+        emit(indent, f"{src.const(_write_bytes)}(buf, {var}, {path})")
+    elif kind == "enum":
+        symbols = schema["symbols"]
+        index = src.const({s: _long_bytes(i) for i, s in enumerate(symbols)})
+        emit(indent, "try:")
+        emit(indent + 1, f"buf += {index}[{var}]")
+        emit(indent, "except (KeyError, TypeError):")
+        emit(
+            indent + 1, f"raise _fail({path}, {var}, {f'one of {symbols}'!r}) from None"
+        )
+    elif kind == "array":
+        emit(indent, f"if not isinstance({var}, list | tuple):")
+        emit(indent + 1, fail.format("a list"))
+        emit(indent, f"if {var}:")
+        size = src.name("_n")
+        emit(indent + 1, f"{size} = len({var})")
+        emit(indent + 1, f"buf += _S[{size}] if {size} < 4096 else _Z({size})")
+        index, element = src.name("_i"), src.name("_e")
+        emit(indent + 1, f"for {index}, {element} in enumerate({var}):")
+        _emit_value(
+            src,
+            schema["items"],
+            element,
+            f"_item({path}, {index})",
+            indent + 2,
+            named,
+            ns,
+            inlining,
+        )
+        emit(indent, "buf += b'\\x00'")
+    elif kind == "record":
+        name = schema["name"]
+        space = schema.get("namespace", ns)
+        full = name if "." in name else f"{space}.{name}" if space else name
+        emit(indent, f"if not isinstance({var}, dict):")
+        emit(indent + 1, fail.format("a record (dict)"))
+        get = src.name("_g")
+        emit(indent, f"{get} = {var}.get")
+        for field in schema["fields"]:
+            value = src.name("_v")
+            emit(indent, f"{value} = {get}({field['name']!r})")
+            _emit_value(
+                src,
+                field["type"],
+                value,
+                f"_join({path}, {field['name']!r})",
+                indent,
+                named,
+                space,
+                inlining | {full},
+            )
+    else:
+        raise NotImplementedError(f"no compiled writer for Avro type {kind!r}")
+
+
+def _named_types(schema: Any, ns: str, found: dict[str, Any]) -> None:
+    if isinstance(schema, list):
+        for branch in schema:
+            _named_types(branch, ns, found)
+    elif isinstance(schema, dict):
+        kind = schema["type"]
+        if kind in ("record", "enum", "fixed"):
+            name = schema["name"]
+            space = schema.get("namespace", ns)
+            full = name if "." in name else f"{space}.{name}" if space else name
+            found[full] = schema
+            ns = space
+        if kind == "record":
+            for field in schema["fields"]:
+                _named_types(field["type"], ns, found)
+        elif kind == "array":
+            _named_types(schema["items"], ns, found)
+
+
+def generate_writer(schema: Any, sources: dict[str, str] | None = None) -> Write:
+    """A writer for an Avro schema, generated as Python source and compiled once.
+
+    With `sources` (a record schema only), the writer reads the record's top-level
+    fields from the given expressions of `value` instead of `value.get(name)`;
+    fields without one are read from `payload.get(name)`, where `payload` is
+    `value.payload`. This writes a `LedgerEvent` without building its record.
+    """
+    named: dict[str, Any] = {}
+    _named_types(schema, "", named)
+    src = _Source()
+    src.emit(0, "def write(buf, value, path):")
+    if sources is None:
+        _emit_value(src, schema, "value", "path", 1, named, "", frozenset())
+    else:
+        space = schema.get("namespace", "")
+        src.emit(1, "payload = value.payload.get")
+        for field in schema["fields"]:
+            name = field["name"]
+            var = src.name("_v")
+            src.emit(1, f"{var} = {sources.get(name, f'payload({name!r})')}")
+            _emit_value(
+                src,
+                field["type"],
+                var,
+                f"_join(path, {name!r})",
+                1,
+                named,
+                space,
+                frozenset(),
+            )
+    code = "\n".join(src.lines) + "\n"
+    scope = dict(src.consts)
+    exec(compile(code, "<contract._writer generated>", "exec"), scope)  # noqa: S102
+    write: Write = scope["write"]
+    return write

@@ -25,7 +25,7 @@ from typing import Any
 from fastavro import schemaless_reader, schemaless_writer
 from fastavro.schema import parse_schema, to_parsing_canonical_form
 
-from contract._writer import Write, WriteError, compile_writer
+from contract._writer import Write, WriteError, generate_writer
 from contract.errors import DecodeError, EncodeError
 from contract.event import Actor, LedgerEvent
 from contract.vocab import DERIVED, FAMILY_OF
@@ -46,6 +46,20 @@ ENVELOPE_FIELDS = (
     "correlation_id",
     "causation_id",
 )
+# Where the generated event writer reads each envelope field of a LedgerEvent.
+_EVENT_SOURCES = {
+    "event_id": "value.event_id",
+    "listing_id": "value.listing_id",
+    "occurred_at": "value.occurred_at",
+    "actor": (
+        "{'kind': value.actor.kind, 'code': value.actor.code, 'name': value.actor.name}"
+    ),
+    "jurisdiction": "value.jurisdiction",
+    "source_event_id": "value.source_event_id",
+    "seq": "value.seq",
+    "correlation_id": "value.correlation_id",
+    "causation_id": "value.causation_id",
+}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLI = timedelta(milliseconds=1)
 
@@ -83,11 +97,13 @@ class SchemaVersion:
     path: Path
     schema: dict[str, Any]  # as written in the .avsc file
     parsed: Any  # fastavro's parsed form, made once (reading)
-    writer: Write  # compiled writer of the body (writing)
+    writer: Write  # generated writer of the body from a record (writing)
+    event_writer: Write  # generated writer of the body straight from a LedgerEvent
     canonical: str  # Parsing Canonical Form
     fingerprint: bytes  # CRC-64-AVRO of the canonical form, little-endian
     field_names: frozenset[str]
     payload_fields: tuple[str, ...]
+    payload_set: frozenset[str]
     has_payload_instants: bool  # payload fields of logical type timestamp-millis
 
     @property
@@ -137,11 +153,13 @@ def load_schema(path: Path) -> SchemaVersion:
         path=path,
         schema=schema,
         parsed=parse_schema(schema),
-        writer=compile_writer(schema),
+        writer=generate_writer(schema),
+        event_writer=generate_writer(schema, _EVENT_SOURCES),
         canonical=canonical,
         fingerprint=crc64_avro(canonical.encode("utf-8")),
         field_names=frozenset(f["name"] for f in schema["fields"]),
         payload_fields=payload_fields,
+        payload_set=frozenset(payload_fields),
         has_payload_instants=any(
             _has_instant(f["type"])
             for f in schema["fields"]
@@ -152,6 +170,10 @@ def load_schema(path: Path) -> SchemaVersion:
 
 def _schema_files(root: Path) -> Iterator[Path]:
     return iter(sorted(root.glob("**/*.avsc")))
+
+
+# The current versions by event type once the registry is loaded (hot-path lookup).
+_CURRENT: dict[str, SchemaVersion] = {}
 
 
 @cache
@@ -176,6 +198,7 @@ def registry() -> Registry:
             )
         if other is None or version.current:
             by_fingerprint[version.fingerprint] = version
+    _CURRENT.update(current)
     logger.debug(
         "schemas loaded current=%d versions=%d", len(current), len(by_fingerprint)
     )
@@ -275,8 +298,28 @@ def encode_record_fastavro(record: Mapping[str, Any], version: SchemaVersion) ->
 
 def encode(event: LedgerEvent) -> bytes:
     """Encode one event with the current schema of its type."""
-    version = schema_for(event.event_type)
-    return encode_record(to_record(event, version), version)
+    try:
+        version = _CURRENT[event.event_type]
+    except (KeyError, TypeError):
+        version = schema_for(event.event_type)
+    occurred = event.occurred_at
+    if (
+        version.has_payload_instants
+        or not event.payload.keys() <= version.payload_set
+        or type(occurred) is not datetime
+        or occurred.utcoffset() is None
+    ):
+        # Payload instants to convert, or a problem that `to_record` names.
+        return encode_record(to_record(event, version), version)
+    buf = bytearray(version.header)
+    try:
+        version.event_writer(buf, event, "")
+    except WriteError as exc:
+        raise EncodeError(
+            f"record {event.event_id!r} ({version.event_type}) does not fit "
+            f"schema {version.path.name}: {exc}"
+        ) from exc
+    return bytes(buf)
 
 
 # Decoding
