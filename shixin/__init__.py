@@ -1,3 +1,3 @@
-"""The joint-sanction ledger (失信被执行人联合惩戒): settings, CLI and the embedded stack."""
+"""The joint-sanction ledger (失信被执行人联合惩戒): settings, CLI, embedded stack."""
 
 __version__ = "0.1.0"

@@ -9,6 +9,7 @@ from producers import cli as producers_cli
 from projections import cli as projections_cli
 from replay import cli as replay_cli
 from rules import cli as rules_cli
+from shixin import demo_cli
 from shixin.stack import cli as stack_cli
 
 app = typer.Typer(
@@ -29,3 +30,4 @@ app.add_typer(rules_cli.app, name="rules")
 projections_cli.register(app)
 app.command("replay")(replay_cli.replay_command)
 app.add_typer(replay_cli.audit_app, name="audit")
+app.command("demo")(demo_cli.demo)

@@ -25,7 +25,9 @@ class Settings(BaseSettings):
     )
     database_url: str | None = Field(
         default=None,
-        description="PostgreSQL to use; unset means the embedded server on POSTGRES_PORT.",
+        description=(
+            "PostgreSQL to use; unset means the embedded server on POSTGRES_PORT."
+        ),
     )
     data_dir: Path = Field(
         default=REPO_ROOT / "var",
@@ -45,7 +47,8 @@ class Settings(BaseSettings):
         default=6, description="Partitions of every ledger and derived topic."
     )
     topic_prefix: str = Field(
-        default="shixin", description="Prefix of every topic name (one ledger per prefix)."
+        default="shixin",
+        description="Prefix of every topic name (one ledger per prefix).",
     )
     clock_interval_seconds: float = Field(
         default=3600.0, description="Timekeeper: seconds between clock ticks."
