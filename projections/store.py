@@ -185,14 +185,16 @@ def _load_fold_states(
         key_cols = TABLE_KEYS[table]
         columns = list(zip(*keys, strict=True))
         query = sql.SQL(
-            "SELECT {keys}, fold_state FROM {table} WHERE ({keys}) IN "
-            "(SELECT * FROM unnest({arrays}))"
+            "SELECT {keys}, fold_state FROM {table} WHERE {first} = ANY(%s) "
+            "AND ({keys}) IN (SELECT * FROM unnest({arrays}))"
         ).format(
             keys=sql.SQL(", ").join(map(sql.Identifier, key_cols)),
             table=sql.Identifier(table),
+            first=sql.Identifier(key_cols[0]),
             arrays=sql.SQL(", ").join(sql.SQL("%s::text[]") for _ in key_cols),
         )
-        for r in conn.execute(query, [list(c) for c in columns]):
+        params = [sorted(set(columns[0])), *(list(c) for c in columns)]
+        for r in conn.execute(query, params):
             found[(kind, tuple(r[:-1]))] = FoldState.from_json(r[-1])
     return found
 
@@ -278,16 +280,20 @@ def _db_row(row: rows.Row) -> tuple[Any, ...]:
 def _delete_keys(
     conn: psycopg.Connection, table: str, key_cols: Sequence[str], keys: Sequence[Key]
 ) -> None:
+    # `first = ANY` lets the planner use the index whose first column is the key's
     query = sql.SQL(
-        "DELETE FROM {table} WHERE ({keys}) IN (SELECT * FROM unnest({arr}))"
+        "DELETE FROM {table} WHERE {first} = ANY(%s) "
+        "AND ({keys}) IN (SELECT * FROM unnest({arr}))"
     )
+    columns = [list(c) for c in zip(*keys, strict=True)]
     conn.execute(
         query.format(
             table=sql.Identifier(table),
+            first=sql.Identifier(key_cols[0]),
             keys=sql.SQL(", ").join(map(sql.Identifier, key_cols)),
             arr=sql.SQL(", ").join(sql.SQL("%s::text[]") for _ in key_cols),
         ),
-        [list(c) for c in zip(*keys, strict=True)],
+        [sorted(set(columns[0])), *columns],
     )
 
 
@@ -302,16 +308,19 @@ def _close(
     query = sql.SQL(
         "UPDATE {h} AS h SET known_to = u.known_to "
         "FROM unnest({arr}) AS u({names}) "
-        "WHERE {match} AND h.valid_to IS NULL AND h.known_to IS NULL"
+        "WHERE h.{first} = ANY(%s) AND {match} "
+        "AND h.valid_to IS NULL AND h.known_to IS NULL"
     ).format(
         h=sql.Identifier(history),
+        first=sql.Identifier(key_cols[0]),
         arr=sql.SQL(", ").join(sql.SQL("%s::" + c) for c in casts),
         names=sql.SQL(", ").join(map(sql.Identifier, names)),
         match=sql.SQL(" AND ").join(
             sql.SQL("h.{c} = u.{c}").format(c=sql.Identifier(c)) for c in key_cols
         ),
     )
-    conn.execute(query, [list(c) for c in zip(*closes, strict=True)])
+    columns = [list(c) for c in zip(*closes, strict=True)]
+    conn.execute(query, [*columns, sorted(set(columns[0]))])
 
 
 def _copy(
