@@ -25,6 +25,12 @@ from typing import Any
 from fastavro import schemaless_reader, schemaless_writer
 from fastavro.schema import parse_schema, to_parsing_canonical_form
 
+from contract._reader import (
+    ReadEvent,
+    ReadRecord,
+    generate_event_reader,
+    generate_record_reader,
+)
 from contract._writer import Write, WriteError, generate_writer
 from contract.errors import DecodeError, EncodeError
 from contract.event import Actor, LedgerEvent
@@ -99,6 +105,8 @@ class SchemaVersion:
     parsed: Any  # fastavro's parsed form, made once (reading)
     writer: Write  # generated writer of the body from a record (writing)
     event_writer: Write  # generated writer of the body straight from a LedgerEvent
+    read_record: ReadRecord  # generated reader of the body, as fastavro reads it
+    read_event: ReadEvent | None  # generated reader of the body into a LedgerEvent
     canonical: str  # Parsing Canonical Form
     fingerprint: bytes  # CRC-64-AVRO of the canonical form, little-endian
     field_names: frozenset[str]
@@ -155,6 +163,10 @@ def load_schema(path: Path) -> SchemaVersion:
         parsed=parse_schema(schema),
         writer=generate_writer(schema),
         event_writer=generate_writer(schema, _EVENT_SOURCES),
+        read_record=generate_record_reader(schema),
+        read_event=generate_event_reader(
+            schema, event_type, drop_nulls=FAMILY_OF[event_type] != DERIVED
+        ),
         canonical=canonical,
         fingerprint=crc64_avro(canonical.encode("utf-8")),
         field_names=frozenset(f["name"] for f in schema["fields"]),
@@ -172,8 +184,9 @@ def _schema_files(root: Path) -> Iterator[Path]:
     return iter(sorted(root.glob("**/*.avsc")))
 
 
-# The current versions by event type once the registry is loaded (hot-path lookup).
+# The registry's maps once it is loaded (hot-path lookups without a call).
 _CURRENT: dict[str, SchemaVersion] = {}
+_BY_FINGERPRINT: dict[bytes, SchemaVersion] = {}
 
 
 @cache
@@ -199,6 +212,7 @@ def registry() -> Registry:
         if other is None or version.current:
             by_fingerprint[version.fingerprint] = version
     _CURRENT.update(current)
+    _BY_FINGERPRINT.update(by_fingerprint)
     logger.debug(
         "schemas loaded current=%d versions=%d", len(current), len(by_fingerprint)
     )
@@ -342,36 +356,67 @@ def writer_of(data: bytes) -> SchemaVersion:
     return version
 
 
+_BAD_BODY = (EOFError, ValueError, TypeError, IndexError, KeyError)
+
+
+def _bad_body(writer: SchemaVersion, exc: Exception) -> DecodeError:
+    return DecodeError(
+        f"body of a {writer.event_type} message (schema {writer.path.name}) "
+        f"does not decode: {exc!r}"
+    )
+
+
+def _trailing(writer: SchemaVersion, extra: int) -> DecodeError:
+    return DecodeError(
+        f"{extra} trailing bytes after a {writer.event_type} "
+        f"message (schema {writer.path.name}), expected none"
+    )
+
+
 def decode_record(data: bytes) -> tuple[str, dict[str, Any]]:
     """Decode to (event type, raw record) under the current schema of the type."""
     writer = writer_of(data)
     reader = schema_for(writer.event_type)
+    if writer is reader:
+        # The common case: no resolution, the generated reader of the schema.
+        try:
+            record, end = writer.read_record(data, HEADER_SIZE)
+        except _BAD_BODY as exc:
+            raise _bad_body(writer, exc) from exc
+        if end != len(data):
+            raise _trailing(writer, len(data) - end)
+        return writer.event_type, record
     buf = io.BytesIO(data)
     buf.seek(HEADER_SIZE)
     try:
-        if writer is reader:
-            record = schemaless_reader(buf, writer.parsed, None)
-        else:
-            record = schemaless_reader(buf, writer.parsed, reader.parsed)
-    except (EOFError, ValueError, TypeError, IndexError, KeyError) as exc:
-        raise DecodeError(
-            f"body of a {writer.event_type} message (schema {writer.path.name}) "
-            f"does not decode: {exc!r}"
-        ) from exc
+        resolved = schemaless_reader(buf, writer.parsed, reader.parsed)
+    except _BAD_BODY as exc:
+        raise _bad_body(writer, exc) from exc
     if buf.tell() != len(data):
-        raise DecodeError(
-            f"{len(data) - buf.tell()} trailing bytes after a {writer.event_type} "
-            f"message (schema {writer.path.name}), expected none"
-        )
-    if not isinstance(record, dict):
+        raise _trailing(writer, len(data) - buf.tell())
+    if not isinstance(resolved, dict):
         raise DecodeError(f"{writer.event_type} message decoded to a non-record")
-    return writer.event_type, record
+    return writer.event_type, resolved
 
 
 def decode(data: bytes) -> LedgerEvent:
     """Decode one message into a ledger event (instants tz-aware UTC)."""
-    event_type, record = decode_record(data)
-    return from_record(event_type, record)
+    writer = _BY_FINGERPRINT.get(data[2:HEADER_SIZE])
+    if (
+        writer is None
+        or data[:2] != MARKER
+        or writer.read_event is None
+        or _CURRENT.get(writer.event_type) is not writer
+    ):
+        event_type, record = decode_record(data)
+        return from_record(event_type, record)
+    try:
+        event, end = writer.read_event(data, HEADER_SIZE)
+    except _BAD_BODY as exc:
+        raise _bad_body(writer, exc) from exc
+    if end != len(data):
+        raise _trailing(writer, len(data) - end)
+    return event
 
 
 def _drop_nulls(value: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,99 @@
+"""The generated readers and writers against fastavro, on every sample event."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fastavro import schemaless_reader
+
+from contract import codec
+from contract.errors import DecodeError, EncodeError
+from contract.event import LedgerEvent
+from contract.samples import data_events, sample_events
+
+SAMPLES = sample_events()
+EVENTS = data_events() + [SAMPLES[t] for t in sorted(SAMPLES)]
+
+
+def _assert_same(got: Any, expected: Any, path: str = "") -> None:
+    assert type(got) is type(expected), (path, got, expected)
+    if isinstance(expected, dict):
+        assert list(got) == list(expected), path
+        for key in expected:
+            _assert_same(got[key], expected[key], f"{path}.{key}")
+    elif isinstance(expected, list):
+        assert len(got) == len(expected), path
+        for i, (g, e) in enumerate(zip(got, expected, strict=True)):
+            _assert_same(g, e, f"{path}[{i}]")
+    else:
+        assert got == expected, path
+        if hasattr(expected, "tzinfo"):
+            assert got.tzinfo is expected.tzinfo, path
+
+
+def _fastavro_record(data: bytes) -> dict[str, Any]:
+    buf = io.BytesIO(data)
+    buf.seek(codec.HEADER_SIZE)
+    record = schemaless_reader(buf, codec.writer_of(data).parsed, None)
+    assert isinstance(record, dict)
+    return record
+
+
+def test_encode_gives_the_bytes_of_fastavro() -> None:
+    for event in EVENTS:
+        version = codec.schema_for(event.event_type)
+        expected = codec.encode_record_fastavro(
+            codec.to_record(event, version), version
+        )
+        assert codec.encode(event) == expected, event.event_type
+
+
+def test_decode_record_gives_the_values_of_fastavro() -> None:
+    for event in EVENTS:
+        data = codec.encode(event)
+        event_type, record = codec.decode_record(data)
+        assert event_type == event.event_type
+        _assert_same(record, _fastavro_record(data), event.event_type)
+
+
+def test_decode_gives_the_event_from_the_fastavro_record() -> None:
+    for event in EVENTS:
+        data = codec.encode(event)
+        expected = codec.from_record(event.event_type, _fastavro_record(data))
+        got = codec.decode(data)
+        assert got == expected
+        _assert_same(dict(got.payload), dict(expected.payload), event.event_type)
+        assert got.occurred_at.tzinfo is expected.occurred_at.tzinfo
+        assert isinstance(got.event_id, str)
+
+
+@pytest.mark.parametrize("amount", ["0", "-0.01", "1.28", "9999999999999999.99"])
+def test_amounts_decode_like_fastavro(amount: str) -> None:
+    event = SAMPLES["PERFORMANCE_COMPLETED"]
+    event = replace(event, payload={**event.payload, "paid_yuan": Decimal(amount)})
+    data = codec.encode(event)
+    _assert_same(codec.decode_record(data)[1], _fastavro_record(data))
+    assert codec.decode(data).payload["paid_yuan"] == Decimal(amount)
+
+
+def test_a_wrong_value_names_the_event_and_field() -> None:
+    event: LedgerEvent = SAMPLES["SANCTION_APPLIED"]
+    with pytest.raises(
+        EncodeError,
+        match=rf"record '{event.event_id}' \(SANCTION_APPLIED\) does not fit schema "
+        r"sanction_applied.avsc: field seq: got 'x', expected a 32-bit integer",
+    ):
+        codec.encode(replace(event, seq="x"))  # type: ignore[arg-type]
+    with pytest.raises(EncodeError, match="field actor.kind: got 'ALIEN'"):
+        codec.encode(replace(event, actor=replace(event.actor, kind="ALIEN")))
+
+
+def test_every_truncation_is_a_decode_error() -> None:
+    data = codec.encode(SAMPLES["LISTING_RECORD_PUBLISHED"])
+    for end in range(codec.HEADER_SIZE, len(data)):
+        with pytest.raises(DecodeError, match="does not decode"):
+            codec.decode(data[:end])
