@@ -24,7 +24,7 @@ from contract.inputs import (
     clean,
     conduct_codes,
     input_errors,
-    payload_adapter,
+    payload_validator,
 )
 from contract.vocab import DEBTOR_IDENTIFIED, LISTING_RECORD_PUBLISHED, PROVINCE_OF_NAME
 
@@ -37,11 +37,20 @@ Kind = Literal["listing", "lifecycle"]
 
 
 def _drop_nulls(value: Any) -> Any:
+    if type(value) is dict:
+        for item in value.values():
+            if item is None or type(item) in _CONTAINERS:
+                break
+        else:
+            return value  # nothing to drop; the validators made a new dict
     if isinstance(value, dict):
         return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
         return [_drop_nulls(v) for v in value]
     return value
+
+
+_CONTAINERS = frozenset({dict, list})
 
 
 def jurisdiction_of(case_number: str, province: str | None) -> str | None:
@@ -135,7 +144,7 @@ def _validate_payloads(
                 )
             )
         try:
-            payload = payload_adapter(event["type"]).validate_python(event["payload"])
+            payload = payload_validator(event["type"])(event["payload"])
         except ValidationError as exc:
             errors.extend(input_errors(exc, record, ("events", index, "payload")))
             continue

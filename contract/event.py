@@ -1,4 +1,5 @@
-"""The in-memory form of one ledger event, as every driver hands it to the rules engine."""
+"""The in-memory form of one ledger event, as every driver hands it to the rules
+engine."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 from typing import Annotated, Any, Literal, NotRequired, Required
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -53,8 +53,47 @@ logger = logging.getLogger(__name__)
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
 
+_CLEANED: dict[str, str] = {}  # non-ASCII string -> clean_text of it
+_CLEANED_LIMIT = 1 << 16
+
+
+def _clean_str(value: str) -> str:
+    if value.isascii():
+        return value.strip()
+    cleaned = _CLEANED.get(value)
+    if cleaned is None:
+        cleaned = clean_text(value)
+        if len(_CLEANED) >= _CLEANED_LIMIT:
+            _CLEANED.clear()
+        _CLEANED[value] = cleaned
+    return cleaned
+
+
+def _clean_dict(value: dict[Any, Any]) -> dict[Any, Any]:
+    out: dict[Any, Any] = {}
+    for key, item in value.items():
+        kind = type(item)
+        if kind is str:
+            out[key] = _clean_str(item)
+        elif kind is dict:
+            out[key] = _clean_dict(item)
+        elif kind in _LEAVES:
+            out[key] = item
+        else:
+            out[key] = clean(item)
+    return out
+
+
+_LEAVES = frozenset({int, bool, float, type(None)})
+
+
 def clean(value: Any) -> Any:
     """Every string of a JSON value cleaned (see `contract.ids.clean_text`)."""
+    kind = type(value)
+    if kind is dict:
+        return _clean_dict(value)
+    if kind is str:
+        return _clean_str(value)
     if isinstance(value, str):
         return clean_text(value)
     if isinstance(value, dict):
@@ -249,6 +288,13 @@ def _typed_dict(record: dict[str, Any], skip: frozenset[str] = frozenset()) -> A
 
 
 @cache
+def payload_validator(event_type: str) -> Callable[[Any], Any]:
+    """`validate_python` of the payload validator core of one event type (made once;
+    the same validation as `payload_adapter`, without the adapter's per-call work)."""
+    return payload_adapter(event_type).validator.validate_python
+
+
+@cache
 def payload_adapter(event_type: str) -> TypeAdapter[Any]:
     """Validator of the payload of one event type, built from its current schema."""
     from contract.codec import ENVELOPE_FIELDS, schema_for
@@ -258,6 +304,11 @@ def payload_adapter(event_type: str) -> TypeAdapter[Any]:
 
 
 # The lifecycle file
+
+
+@lru_cache(maxsize=4096)
+def _court_code_ok(code: str) -> bool:
+    return ids.CASE_NUMBER.match(f"（2000）{code}执1号") is not None
 
 
 class ActorIn(BaseModel):
@@ -274,7 +325,7 @@ class ActorIn(BaseModel):
     def _code_fits_kind(cls, value: str | None, info: ValidationInfo) -> str | None:
         kind = info.data.get("kind")
         if kind == "COURT" and value is not None:
-            if not ids.CASE_NUMBER.match(f"（2000）{value}执1号"):
+            if not _court_code_ok(value):
                 raise _fail(
                     "court_code", "a court code such as 闽0203, 闽02, 闽 or 最高法"
                 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -13,6 +14,7 @@ from fastavro import schemaless_reader
 from contract import codec
 from contract.errors import DecodeError, EncodeError
 from contract.event import LedgerEvent
+from contract.samples import DATA_DIR as DATA
 from contract.samples import data_events, sample_events
 
 SAMPLES = sample_events()
@@ -97,3 +99,33 @@ def test_every_truncation_is_a_decode_error() -> None:
     for end in range(codec.HEADER_SIZE, len(data)):
         with pytest.raises(DecodeError, match="does not decode"):
             codec.decode(data[:end])
+
+
+def _clean_reference(value: Any) -> Any:
+    # The plain recursion `contract.inputs.clean` replaced.
+    from contract.ids import clean_text
+
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {k: _clean_reference(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_reference(v) for v in value]
+    return value
+
+
+def test_clean_gives_what_the_plain_recursion_gives() -> None:
+    from contract.inputs import clean
+
+    tricky = {
+        "a": " \u200b福州市\u00ad中级人民法院 ",
+        "b": ["e\u0301", "  x  ", 1, None, True, 1.5, {"c": "\ufeff闽01\u200d"}],
+        "d": {"e": [["\u2060（2016）闽01执3142号"]]},
+    }
+    lines = (DATA / "lifecycles.jsonl").read_text("utf-8").splitlines()
+    for value in [tricky, *(json.loads(line) for line in lines)]:
+        for _ in range(2):  # the second time from the cache
+            got = clean(value)
+            assert got == _clean_reference(value)
+            assert got is not value
+    assert clean(tricky)["b"][0] == "\u00e9"
