@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, time
+from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -104,6 +105,12 @@ def listing_events(record: ListingIn, where: str = "listing") -> list[LedgerEven
 # Lifecycles
 
 
+@lru_cache(maxsize=4096)
+def _actor(kind: str, code: str | None, name: str | None) -> Actor:
+    # Actors are immutable and repeat from event to event: made once each.
+    return Actor(kind=kind, code=code, name=name)
+
+
 def _validate_payloads(
     raw: dict[str, Any], where: str
 ) -> tuple[list[dict[str, Any]], list[InputError]]:
@@ -166,9 +173,7 @@ def lifecycle_events(
         event_type=DEBTOR_IDENTIFIED,
         listing_id=key,
         occurred_at=first.at,
-        actor=Actor(
-            kind=first.actor.kind, code=first.actor.code, name=first.actor.name
-        ),
+        actor=_actor(first.actor.kind, first.actor.code, first.actor.name),
         jurisdiction=record.jurisdiction,
         payload=_drop_nulls(
             {
@@ -201,9 +206,7 @@ def lifecycle_events(
                 event_type=event.type,
                 listing_id=key,
                 occurred_at=event.at,
-                actor=Actor(
-                    kind=event.actor.kind, code=event.actor.code, name=event.actor.name
-                ),
+                actor=_actor(event.actor.kind, event.actor.code, event.actor.name),
                 jurisdiction=record.jurisdiction,
                 payload=payload,
                 source_event_id=event.event_id,

@@ -74,13 +74,30 @@ def _clean_dict(value: dict[Any, Any]) -> dict[Any, Any]:
     for key, item in value.items():
         kind = type(item)
         if kind is str:
-            out[key] = _clean_str(item)
+            out[key] = item.strip() if item.isascii() else _clean_str(item)
         elif kind is dict:
             out[key] = _clean_dict(item)
+        elif kind is list:
+            out[key] = _clean_list(item)
         elif kind in _LEAVES:
             out[key] = item
         else:
             out[key] = clean(item)
+    return out
+
+
+def _clean_list(value: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for item in value:
+        kind = type(item)
+        if kind is str:
+            out.append(item.strip() if item.isascii() else _clean_str(item))
+        elif kind is dict:
+            out.append(_clean_dict(item))
+        elif kind in _LEAVES:
+            out.append(item)
+        else:
+            out.append(clean(item))
     return out
 
 
@@ -94,6 +111,8 @@ def clean(value: Any) -> Any:
         return _clean_dict(value)
     if kind is str:
         return _clean_str(value)
+    if kind is list:
+        return _clean_list(value)
     if isinstance(value, str):
         return clean_text(value)
     if isinstance(value, dict):
