@@ -5,7 +5,8 @@ derived events (keyed by listing, in the same partition number as their cause) o
 one dead-letter message. State lives in three mappings the caller provides: faust
 tables in the worker, plain dicts in unit tests.
 
-- `listings`: listing id -> `ListingState.to_dict()`
+- `listings`: listing id -> `ListingState.to_dict()` as JSON bytes (immutable: the
+  engine updates a loaded state in place, which must not touch the stored value)
 - `open_index`: listing id -> {"p": partition, "due": epoch seconds or None} for the
   listings with open obligations only (the compact index a tick walks)
 - `clock`: str(partition) -> latest tick instant of that clock partition (ISO, UTC)
@@ -15,6 +16,7 @@ No rule logic lives here: what an event means is `rules.engine`'s business.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, replace
@@ -134,20 +136,22 @@ class Processor:
         if record.topic == self.topics.clock:
             return self._on_tick(record, event)
         try:
-            derived = self._on_event(record.partition, event)
+            return self._on_event(record, event)
         except Exception as exc:  # the engine refused this event: park it, go on
             return [self._dead_letter(record, "engine", _reason(exc), event)]
-        return self._derived(record, derived)
 
-    def _on_event(self, partition: int, event: LedgerEvent) -> list[LedgerEvent]:
+    def _on_event(self, record: Record, event: LedgerEvent) -> list[Outgoing]:
         listing_id = event.listing_id
         stored = self.listings.get(listing_id)
-        state = None if stored is None else self.engine.load(stored)
+        state = None if stored is None else self.engine.load(json.loads(stored))
 
-        new_state, derived = self.engine.apply(state, event, now=self._now(partition))
+        now = self._now(record.partition)
+        new_state, derived = self.engine.apply(state, event, now=now)
+        out = self._derived(record, derived)  # encodes: may raise, before storing
 
-        self._store(partition, listing_id, new_state)
-        return derived
+        self._store(record.partition, listing_id, new_state)
+        self._count(derived)
+        return out
 
     def _on_tick(self, record: Record, tick: LedgerEvent) -> list[Outgoing]:
         partition = record.partition
@@ -181,15 +185,17 @@ class Processor:
                 self._unindex(partition, listing_id)
                 continue
             try:
-                state = self.engine.load(stored)
+                state = self.engine.load(json.loads(stored))
                 new_state, derived = self.engine.advance(state, instant, cause=tick)
+                messages = self._derived(record, derived)
             except Exception as exc:  # one listing's failure must not stop the tick
                 reason = f"listing_id={listing_id!r}: {_reason(exc)}"
                 out.append(self._dead_letter(record, "engine", reason, tick))
                 continue
             self._store(partition, listing_id, new_state)
+            self._count(derived)
             self.metrics.listings_advanced += 1
-            out.extend(self._derived(record, derived))
+            out.extend(messages)
         return out
 
     def _now(self, partition: int) -> datetime | None:
@@ -197,7 +203,9 @@ class Processor:
         return None if latest is None else datetime.fromisoformat(latest)
 
     def _store(self, partition: int, listing_id: str, state: StateLike) -> None:
-        self.listings[listing_id] = state.to_dict()
+        self.listings[listing_id] = json.dumps(
+            state.to_dict(), ensure_ascii=False, separators=(",", ":")
+        ).encode()
 
         is_open, due_at = self.engine.open_due(state)
         if not is_open:
@@ -238,9 +246,6 @@ class Processor:
                 if event.event_type == SANCTION_STATE_CHANGED
                 else self.topics.deadlines
             )
-            if event.event_type == DEADLINE_VIOLATED:
-                self.metrics.violations += 1
-            self.metrics.derived[event.event_type] += 1
             out.append(
                 Outgoing(
                     topic=topic,
@@ -251,6 +256,12 @@ class Processor:
                 )
             )
         return out
+
+    def _count(self, derived: list[LedgerEvent]) -> None:
+        for event in derived:
+            self.metrics.derived[event.event_type] += 1
+            if event.event_type == DEADLINE_VIOLATED:
+                self.metrics.violations += 1
 
     def _dead_letter(
         self,

@@ -35,13 +35,16 @@ import asyncio
 import logging
 import os
 import signal
+import weakref
+from collections import defaultdict, deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import faust
 import mode
+from faust.streams import _current_event
 from faust.types import TP
 
 from processors.checks import check_copartitioned, end_offsets, ensure_changelogs
@@ -88,6 +91,10 @@ class ProcessorWorker:
         self.caught_up = False
         self.exit_code = 0
         self._recovered_logged = False
+        self._lock = asyncio.Lock()
+        self._pending: dict[int, deque[tuple[Any, Record]]] = defaultdict(deque)
+        self._seen: dict[tuple[str, int], datetime] = {}
+        self._stream: Any = None
         self.app = self._build_app()
 
     def _build_app(self) -> faust.App:
@@ -123,18 +130,18 @@ class ProcessorWorker:
         ledger = raw_topic(*topics.ledger)
         clock_topic = topics.clock
 
-        def table(name: str) -> Any:
+        def table(name: str, values: str = "json") -> Any:
             return app.Table(
                 name,
                 default=None,
                 partitions=partitions,  # co-partitioned with the input topics
                 schema=faust.Schema(
-                    key_type=str, key_serializer="json", value_serializer="json"
+                    key_type=str, key_serializer="json", value_serializer=values
                 ),
             )
 
         self.tables = listings, open_index, clock = (
-            table("listings"),
+            table("listings", values="raw"),  # JSON bytes written by the core
             table("open-index"),
             table("clock"),
         )
@@ -146,28 +153,25 @@ class ProcessorWorker:
             engine=self._engine,
             metrics=self.metrics,
         )
-        producer_send = app.producer.send
 
         @app.agent(ledger, name=f"{app.conf.id}.ledger")
-        async def process(stream: faust.Stream) -> None:
-            async for event in stream.events():
-                message = event.message
-                record = Record(
-                    topic=message.topic,
-                    partition=message.partition,
-                    offset=message.offset,
-                    broker_time=datetime.fromtimestamp(message.timestamp, tz=UTC),
-                    key=message.key,
-                    value=message.value,
-                )
-                for out in self.processor.handle(record):
-                    future = await producer_send(
-                        out.topic, out.key, out.value, out.partition, None, out.headers
-                    )
-                    future.add_done_callback(self._on_delivered)
-                self.positions[(message.topic, message.partition)] = message.offset + 1
+        async def process(stream: faust.StreamT) -> None:
+            # acks are manual: a tick is held back (unacked, so not committed) until
+            # the other ledger topics of its partition are consumed past its time
+            self._stream = manual = cast(Any, stream).noack()
+            async for event in manual.events():
+                record = _record(event.message)
+                async with self._lock:
+                    if record.topic == clock_topic:
+                        self._pending[record.partition].append((event, record))
+                    else:
+                        await self._emit(record)
+                        self._seen[(record.topic, record.partition)] = (
+                            record.broker_time
+                        )
+                        await manual.ack(event)
+                    await self._release(record.partition)
 
-        @app.on_partitions_assigned.connect
         async def on_assigned(sender: Any, assigned: set[TP], **kwargs: Any) -> None:
             self.processor.forget_partitions()
             self._recovered_logged = False
@@ -176,14 +180,23 @@ class ProcessorWorker:
             )
             logger.info("assigned partitions=%s", ",".join(map(str, numbers)))
 
-        @app.on_partitions_revoked.connect
         async def on_revoked(sender: Any, revoked: set[TP], **kwargs: Any) -> None:
             self.processor.forget_partitions()
             for tp in revoked:
                 self.positions.pop((tp.topic, tp.partition), None)
+                self._seen.pop((tp.topic, tp.partition), None)
+                if tp.topic == clock_topic:
+                    # never acked, so redelivered to whoever gets the partition
+                    self._pending.pop(tp.partition, None)
+
+        app.on_partitions_assigned.connect(cast(Any, on_assigned))
+        app.on_partitions_revoked.connect(cast(Any, on_revoked))
 
         @app.timer(interval=CAUGHT_UP_POLL)
         async def watch() -> None:
+            async with self._lock:
+                for partition in list(self._pending):
+                    await self._release(partition)
             await self._watch()
 
         @app.timer(interval=options.metrics_interval)
@@ -197,6 +210,67 @@ class ProcessorWorker:
                 await self._tick(datetime.now(tz=UTC).replace(microsecond=0))
 
         return app
+
+    async def _emit(self, record: Record) -> None:
+        """Hand one message to the core and produce what it returns."""
+        for out in self.processor.handle(record):
+            future = await self.app.producer.send(
+                out.topic, out.key, out.value, out.partition, None, out.headers
+            )
+            cast(asyncio.Future, future).add_done_callback(self._on_delivered)
+        self.positions[(record.topic, record.partition)] = record.offset + 1
+
+    async def _release(self, partition: int) -> None:
+        """Apply the held ticks of `partition` whose turn has come, in order.
+
+        A tick's turn comes when every other ledger topic of the partition has
+        been consumed past the tick's broker time: the live worker then applies
+        ticks in the same broker-time order as a replay (`replay.merge`), so an
+        answer recorded before a tick is never reported overdue by it.
+        """
+        queue = self._pending.get(partition)
+        while queue:
+            event, record = queue[0]
+            if not await self._others_past(partition, record.broker_time):
+                return
+            queue.popleft()
+            # table writes go to the changelog partition of the current event
+            token = _current_event.set(weakref.ref(event))
+            try:
+                await self._emit(record)
+            finally:
+                _current_event.reset(token)
+            assert self._stream is not None
+            await self._stream.ack(event)
+
+    async def _others_past(self, partition: int, instant: datetime) -> bool:
+        """Whether the court, agency and publisher partitions hold nothing unread
+        that the broker appended before `instant`."""
+        unsure: list[TP] = []
+        for topic in self.topics.ledger:
+            if topic == self.topics.clock:
+                continue
+            seen = self._seen.get((topic, partition))
+            if seen is not None and seen >= instant:
+                continue
+            tp = TP(topic, partition)
+            if self._highwater(tp) > self._position(tp):
+                return False  # messages are on their way: their arrival re-checks
+            unsure.append(tp)
+        if not unsure:
+            return True
+        fresh = await self.app.consumer.highwaters(*unsure)
+        return all(fresh.get(tp, 0) <= self._position(tp) for tp in unsure)
+
+    def _position(self, tp: TP) -> int:
+        done = self.positions.get((tp.topic, tp.partition))
+        return done if done is not None else (self._committed().get(tp) or 0)
+
+    def _highwater(self, tp: TP) -> int:
+        try:
+            return self.app.consumer.highwater(tp) or 0
+        except Exception:  # no fetch response for this partition yet
+            return 0
 
     def _on_delivered(self, future: asyncio.Future) -> None:
         if future.cancelled():
@@ -218,13 +292,13 @@ class ProcessorWorker:
             future = await self.app.producer.send(
                 self.topics.clock, key, value, partition, None, None
             )
-            future.add_done_callback(self._on_delivered)
+            cast(asyncio.Future, future).add_done_callback(self._on_delivered)
         await self.app.producer.flush()
         logger.info("ticked instant=%s", instant.isoformat())
 
     def _recovered(self) -> bool:
         app = self.app
-        if app.rebalancing or not app.tables.recovery.completed.is_set():
+        if app.rebalancing or not cast(Any, app.tables).recovery.completed.is_set():
             return False
         if not self._recovered_logged:
             self._recovered_logged = True
@@ -235,6 +309,12 @@ class ProcessorWorker:
             )
         return True
 
+    def _committed(self) -> dict[TP, int | None]:
+        """Offsets faust committed (or found committed at assignment), per partition."""
+        # faust keeps no public view of this; the Consumer attribute is stable since
+        # faust 1.x and is what its own commit logic compares against
+        return cast(Any, self.app.consumer)._committed_offset
+
     def _assigned_inputs(self) -> set[TP]:
         ledger = set(self.topics.ledger)
         return {tp for tp in self.app.consumer.assignment() if tp.topic in ledger}
@@ -242,7 +322,7 @@ class ProcessorWorker:
     def _behind(self, assigned: set[TP]) -> list[TP]:
         """Assigned input partitions whose processed position is before the end
         offset read at start (a committed offset counts as processed)."""
-        committed = self.app.consumer._committed_offset
+        committed = self._committed()
         behind = []
         for tp in assigned:
             key = (tp.topic, tp.partition)
@@ -264,7 +344,7 @@ class ProcessorWorker:
         # make sure the commit covers every end (the last ack may lag one poll)
         await self.app.producer.flush()
         await self.app.consumer.commit()
-        committed = self.app.consumer._committed_offset
+        committed = self._committed()
         uncommitted = [
             tp
             for tp in assigned
@@ -295,7 +375,7 @@ class ProcessorWorker:
                 continue
             done = self.positions.get((tp.topic, tp.partition))
             if done is None:
-                done = consumer._committed_offset.get(tp) or 0
+                done = self._committed().get(tp) or 0
             lag[f"{tp.topic}/{tp.partition}"] = max(0, high - done)
         return lag
 
@@ -332,6 +412,17 @@ class ProcessorWorker:
             code = exc.code if isinstance(exc.code, int) else 1
             return code or self.exit_code
         return self.exit_code
+
+
+def _record(message: Any) -> Record:
+    return Record(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        broker_time=datetime.fromtimestamp(message.timestamp, tz=UTC),
+        key=message.key,
+        value=message.value,
+    )
 
 
 def _quiet_libraries(loglevel: str) -> None:
