@@ -41,12 +41,13 @@ def event_id(listing_id: str, event_type: str, source_id: str) -> str:
     Same value as `uuid.uuid5(LEDGER_NAMESPACE, name)`, formatted without building
     a UUID object (this runs once per event).
     """
-    name = f"{listing_id}\x1f{event_type}\x1f{source_id}".encode()
-    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50
-    digest[8] = (digest[8] & 0x3F) | 0x80
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    digest = _NAMESPACE_SHA1.copy()
+    digest.update(f"{listing_id}\x1f{event_type}\x1f{source_id}".encode())
+    h = digest.hexdigest()
+    # Version 5 in the 13th hex digit, RFC 4122 variant in the top bits of the 17th.
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
-_NAMESPACE_BYTES = LEDGER_NAMESPACE.bytes
+# SHA-1 state after the namespace bytes, copied per id instead of rehashing them.
+_NAMESPACE_SHA1 = hashlib.sha1(LEDGER_NAMESPACE.bytes, usedforsecurity=False)
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
