@@ -143,7 +143,7 @@ class Processor:
     def _on_event(self, record: Record, event: LedgerEvent) -> list[Outgoing]:
         listing_id = event.listing_id
         stored = self.listings.get(listing_id)
-        state = None if stored is None else self.engine.load(json.loads(stored))
+        state = None if stored is None else self.engine.load(_stored_state(stored))
 
         now = self._now(record.partition)
         new_state, derived = self.engine.apply(state, event, now=now)
@@ -185,7 +185,7 @@ class Processor:
                 self._unindex(partition, listing_id)
                 continue
             try:
-                state = self.engine.load(json.loads(stored))
+                state = self.engine.load(_stored_state(stored))
                 new_state, derived = self.engine.advance(state, instant, cause=tick)
                 messages = self._derived(record, derived)
             except Exception as exc:  # one listing's failure must not stop the tick
@@ -293,6 +293,15 @@ class Processor:
             partition=None,
             headers=headers,
         )
+
+
+def _stored_state(stored: Any) -> dict[str, Any]:
+    """A listing state as the table holds it: JSON bytes as written, or the dict a
+    table recovered from its changelog hands back (faust decodes changelog values
+    with its JSON codec, whatever the table's serializer)."""
+    if isinstance(stored, dict):
+        return stored
+    return dict(json.loads(stored))
 
 
 def cause_headers(record: Record) -> Headers:
