@@ -147,6 +147,40 @@ def tick_instants(inputs: list[Path]) -> list[datetime]:
     return instants
 
 
+def _publish_ticks(settings: Settings, instants: list[datetime]) -> int:
+    """Every instant's tick into every clock partition, acknowledged, in order."""
+    from confluent_kafka import Producer
+
+    from processors.clock import tick_messages
+    from shixin.topics import Topics
+
+    topic = Topics.for_settings(settings).clock
+    producer = Producer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "enable.idempotence": True,
+            "acks": "all",
+        }
+    )
+    failures: list[str] = []
+
+    def on_delivery(err: object, msg: object) -> None:
+        if err is not None:
+            failures.append(str(err))
+
+    count = 0
+    for instant in instants:
+        for partition, key, value in tick_messages(instant, settings.topic_partitions):
+            producer.produce(
+                topic, value, key, partition=partition, on_delivery=on_delivery
+            )
+            count += 1
+    left = producer.flush(60)
+    if left or failures:
+        raise DemoError(f"clock ticks: {left} not delivered, errors {failures[:5]}")
+    return count
+
+
 def _run_worker(settings: Settings, metrics_file: Path) -> dict[str, Any]:
     """One processor worker until it has caught up with every input partition."""
     env = dict(os.environ)
@@ -312,11 +346,8 @@ def run_demo(
             done(stage)
 
             with _stage(report, "clock ticks", unit="ticks") as stage:
-                from processors.clock import publish_ticks
-
                 instants = tick_instants(inputs)
-                for instant in instants:
-                    stage.items += publish_ticks(settings, instant)
+                stage.items = _publish_ticks(settings, instants)
                 stage.detail = (
                     f"{len(instants)} instants, "
                     f"{instants[0].date()} .. {instants[-1].date()}"
