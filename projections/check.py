@@ -17,6 +17,33 @@ longer be enforced, and intercepting on it would repeat the wrong of LC-035. The
 answer lists such measures separately as `stale` (with the agency), so the agency
 sees that its release is overdue. `SUSPENDED` (objection under verification) is
 not active either.
+
+Legal representatives. For an organisation debtor the consumption bans of group 七
+(`CONSUMPTION_BANS`: trains, flights, star hotels, travel, private schools,
+insurance, building, vehicles) also bind its legal representative (RULES.md §2,
+SPC2015-CONS; §4 group 七). A resident ID is therefore matched both as a debtor's
+identifier and as the `legal_rep_id` of organisation listings; measures found the
+second way are only those bans, and each is reported with `role`
+`LEGAL_REPRESENTATIVE` and `bound_as` "bound as legal representative of <org>".
+Other measures of the organisation (procurement, credit granting, ...) bind the
+organisation alone.
+
+What can be intercepted at all. Matching needs the full identifier, and only the
+court's push (`DEBTOR_IDENTIFIED`, the lifecycle's debtor block) carries it: the
+resident ID of a person, the USCC of an organisation, the legal representative's
+resident ID. A listing known only from the published list
+(`LISTING_RECORD_PUBLISHED`) has the card number as the platform shows it, and a
+person's is masked (`3501021985****0415`): such a listing has no `subject_id` and
+can never match, whatever measures are applied to it; no lookup guesses from the
+masked digits, which many people share. Organisation numbers are published whole,
+so an organisation listed only by the platform is still matched by its
+organisation code, but its legal representative is not (the platform shows the
+name, never the ID). A clear answer therefore means "no enforceable measure on a
+listing whose court pushed this identifier", not "not on the list".
+
+Cost: one round trip and one prepared statement (`lookup_statement`, schema
+qualified); at the database one index scan per identifier role plus a primary-key
+probe of `sanctions` per matched listing (bench/bench_projection.py measures it).
 """
 
 from __future__ import annotations
@@ -28,7 +55,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
-from psycopg import sql
 
 from contract import identifiers
 from projections.migrate import DEFAULT_SCHEMA
@@ -38,19 +64,91 @@ logger = logging.getLogger(__name__)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
-# Answers from the two identifier indexes of `listings`; the plan is shown by a test.
-LOOKUP = """
-SELECT l.listing_id, l.state AS listing_state, l.court_code, l.court_name,
-       l.case_number, l.decision_event, l.shield_event, l.revoke_event,
-       l.delete_event, s.agency, s.measure_code, s.state AS sanction_state,
-       s.since, s.legal_basis, s.retained_until, s.trigger_event, s.last_event
-FROM listings l
-JOIN sanctions s ON s.listing_id = l.listing_id
-WHERE (l.subject_id = %(subject)s OR l.org_code = %(org_code)s)
-  AND (%(agency)s::text IS NULL OR s.agency = %(agency)s)
+# Measures of group 七 (high and related consumption): for an organisation they
+# bind its legal representative too (RULES.md §2, SPC2015-CONS; §4 group 七).
+CONSUMPTION_BANS = frozenset(
+    {
+        "RAILWAY.TRAIN_RESTRICTION",
+        "CIVIL_AVIATION.FLIGHT_BAN",
+        "CULTURE_TOURISM.STAR_HOTEL",
+        "CULTURE_TOURISM.OUTBOUND_GROUP_TRAVEL",
+        "EDUCATION.HIGH_FEE_PRIVATE_SCHOOL",
+        "FINANCIAL_REGULATION.CASH_VALUE_INSURANCE",
+        "HOUSING.BUILD_RENOVATE",
+        "PUBLIC_SECURITY.VEHICLE_PURCHASE",
+    }
+)
+DEBTOR = "DEBTOR"
+LEGAL_REPRESENTATIVE = "LEGAL_REPRESENTATIVE"
+
+# One statement, one plain index scan per identifier role (no bitmap OR): the
+# debtor's full identifier (`listings_subject_idx`), the organisation code inside
+# it (`listings_org_code_idx`), the legal representative's resident ID
+# (`listings_legal_rep_idx`); each matched listing's sanctions through the primary
+# key of `sanctions` (listing_id leads it). A branch whose parameter is null finds
+# nothing at once. The plan is shown by tests and the benchmark.
+_TEMPLATE = """
+SELECT l.role, l.listing_id, l.listing_state, l.court_code, l.court_name,
+       l.case_number, l.debtor_name, l.org_code, l.decision_event, l.shield_event,
+       l.revoke_event, l.delete_event, s.agency, s.measure_code,
+       s.state AS sanction_state, s.since, s.legal_basis, s.retained_until,
+       s.trigger_event, s.last_event
+FROM (
+    SELECT 'DEBTOR' AS role, listing_id, state AS listing_state, court_code,
+           court_name, case_number, debtor_name, org_code, decision_event,
+           shield_event, revoke_event, delete_event
+    FROM {listings} WHERE subject_id = %(subject)s
+    UNION ALL
+    SELECT 'DEBTOR', listing_id, state, court_code, court_name, case_number,
+           debtor_name, org_code, decision_event, shield_event, revoke_event,
+           delete_event
+    FROM {listings}
+    WHERE org_code = %(org_code)s AND subject_id IS DISTINCT FROM %(subject)s
+    UNION ALL
+    SELECT 'LEGAL_REPRESENTATIVE', listing_id, state, court_code, court_name,
+           case_number, debtor_name, org_code, decision_event, shield_event,
+           revoke_event, delete_event
+    FROM {listings}
+    WHERE legal_rep_id = %(subject)s AND subject_id IS DISTINCT FROM %(subject)s
+) l
+JOIN {sanctions} s ON s.listing_id = l.listing_id
+WHERE (%(agency)s::text IS NULL OR s.agency = %(agency)s)
   AND (%(measure)s::text IS NULL OR s.measure_code = %(measure)s)
+  AND (l.role = 'DEBTOR' OR s.measure_code IN ({bans}))
 ORDER BY l.listing_id, s.agency, s.measure_code
 """
+# The lookup against the tables of the current `search_path`.
+_BANS = ", ".join(f"'{code}'" for code in sorted(CONSUMPTION_BANS))
+LOOKUP = _TEMPLATE.format(listings="listings", sanctions="sanctions", bans=_BANS)
+_QUALIFIED: dict[str, str] = {}
+
+
+def lookup_statement(schema: str) -> str:
+    """The lookup against the tables of `schema`, qualified: no `SET search_path`
+    round trip per check, and one server-side prepared statement per schema."""
+    text = _QUALIFIED.get(schema)
+    if text is None:
+        quoted = '"' + schema.replace('"', '""') + '"'
+        text = _TEMPLATE.format(
+            listings=f"{quoted}.listings",
+            sanctions=f"{quoted}.sanctions",
+            bans=_BANS,
+        )
+        _QUALIFIED[schema] = text
+    return text
+
+
+def lookup_params(
+    subject: str,
+    org_code: str | None,
+    agency: str | None = None,
+    measure: str | None = None,
+) -> dict[str, Any]:
+    """Parameters of `LOOKUP`: the normalised subject, the organisation code inside
+    it (None for a resident ID), and the optional agency and measure filters. A
+    resident ID subject is matched as debtor and as legal representative."""
+    return {"subject": subject, "org_code": org_code, "agency": agency,
+            "measure": measure}  # fmt: skip
 
 
 class SubjectError(ValueError):
@@ -71,6 +169,18 @@ class Measure:
     retained_until: date | None
     trigger_event: str  # the act that put the measure in its state
     listing_events: dict[str, str | None]  # decision/shield/revoke/delete event ids
+    role: str = DEBTOR  # DEBTOR | LEGAL_REPRESENTATIVE (of the listed organisation)
+    debtor_name: str | None = None
+    org_code: str | None = None
+
+    @property
+    def bound_as(self) -> str:
+        """How the measure binds the subject, in words."""
+        if self.role == LEGAL_REPRESENTATIVE:
+            org = self.debtor_name or "the listed organisation"
+            code = f" ({self.org_code})" if self.org_code else ""
+            return f"bound as legal representative of {org}{code}"
+        return "bound as debtor"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +193,11 @@ class CheckResult:
     checked_at: datetime
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        for name in ("active", "stale"):
+            for measure, plain in zip(getattr(self, name), data[name], strict=True):
+                plain["bound_as"] = measure.bound_as
+        return data
 
 
 def subject_kind(subject: str) -> str:
@@ -143,15 +257,11 @@ def check(
     today = now.astimezone(SHANGHAI).date()
     org_code = org_code_of(value) if kind != "RESIDENT_ID" else None
 
-    params = {
-        "subject": value,
-        "org_code": org_code,
-        "agency": agency,
-        "measure": measure,
-    }
+    statement = lookup_statement(schema)
     with conn.cursor() as cur:
-        cur.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
-        cur.execute(LOOKUP, params)
+        cur.execute(
+            statement, lookup_params(value, org_code, agency, measure), prepare=True
+        )
         columns = [d.name for d in cur.description or ()]
         found = [dict(zip(columns, r, strict=True)) for r in cur.fetchall()]
 
@@ -176,6 +286,9 @@ def check(
                 "revoke": r["revoke_event"],
                 "delete": r["delete_event"],
             },
+            role=r["role"],
+            debtor_name=r["debtor_name"],
+            org_code=r["org_code"],
         )
         if is_active(
             m.listing_state, m.sanction_state, m.legal_basis, m.retained_until, today
@@ -184,11 +297,13 @@ def check(
         elif m.sanction_state == "APPLIED":
             stale.append(m)
     logger.debug(
-        "checked subject_kind=%s agency=%s measure=%s active=%d stale=%d",
+        "checked subject_kind=%s agency=%s measure=%s active=%d stale=%d "
+        "as_legal_rep=%d",
         kind,
         agency,
         measure,
         len(active),
         len(stale),
+        sum(1 for m in active if m.role == LEGAL_REPRESENTATIVE),
     )
     return CheckResult(value, kind, bool(active), active, stale, now)

@@ -38,13 +38,14 @@ def migrate(schema: SchemaOpt = "ledger") -> None:
     """Create or upgrade the query tables in SCHEMA."""
     import psycopg
 
-    from projections.migrate import MigrationError
+    from projections.migrate import MigrationError, analyze
     from projections.migrate import migrate as run_migrations
 
     settings = _settings()
     with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
         try:
             applied = run_migrations(conn, schema)
+            analyze(conn, schema)
         except MigrationError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from exc
@@ -111,7 +112,7 @@ def check(
             typer.echo(
                 f"  active {m.agency} {m.measure_code} {m.sanction_state} since "
                 f"{m.since.isoformat()} listing={m.listing_id} ({m.listing_state}) "
-                f"trigger={m.trigger_event}"
+                f"trigger={m.trigger_event}; {m.bound_as}"
             )
         for m in result.stale:
             typer.echo(

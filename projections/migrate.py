@@ -120,3 +120,27 @@ def _check_unchanged(
         f"applied to schema {schema!r}: checksum got {migration.checksum}, "
         f"expected {checksum} (recorded as {name!r}); add a new migration instead"
     )
+
+
+# Tables whose planner statistics the check and the queries depend on.
+QUERY_TABLES = (
+    "events", "listings", "sanctions", "obligations", "violations",
+    "listings_history", "sanctions_history", "obligations_history",
+    "violations_history",
+)  # fmt: skip
+
+
+def analyze(conn: psycopg.Connection, schema: str = DEFAULT_SCHEMA) -> None:
+    """Refresh the planner statistics of the query tables of `schema`.
+
+    Autovacuum does it eventually; after a bulk load (a projector or replay catching
+    up, a migration of a filled schema) the check would otherwise be planned from
+    the statistics of near-empty tables until then.
+    """
+    for table in QUERY_TABLES:
+        conn.execute(
+            sql.SQL("ANALYZE {}.{}").format(
+                sql.Identifier(schema), sql.Identifier(table)
+            )
+        )
+    logger.info("statistics refreshed schema=%s tables=%d", schema, len(QUERY_TABLES))

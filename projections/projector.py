@@ -21,7 +21,7 @@ import psycopg
 from psycopg import sql
 
 from contract.event import LedgerEvent, Position
-from projections.migrate import DEFAULT_SCHEMA, migrate
+from projections.migrate import DEFAULT_SCHEMA, analyze, migrate
 from projections.store import apply_batch
 from shixin.settings import Settings
 from shixin.topics import Topics
@@ -190,6 +190,10 @@ def run(
             stats.positions = positions
         finally:
             consumer.close()
+        if stats.applied:  # leave fresh statistics after a catch-up or a long run
+            conn.rollback()
+            conn.autocommit = True
+            analyze(conn, schema)
     stats.elapsed = time.perf_counter() - started
     logger.info(
         "projector stopped projector=%s schema=%s batches=%d applied=%d skipped=%d",

@@ -1,0 +1,137 @@
+"""Interception check on the real PostgreSQL server: legal representatives, plans."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+
+from contract.event import Actor, LedgerEvent, Position
+from projections.check import LEGAL_REPRESENTATIVE, LOOKUP, check, lookup_params
+from projections.migrate import migrate
+from projections.store import apply_batch
+
+pytestmark = pytest.mark.services
+
+COURT = Actor(kind="COURT", code="闽0211", name="厦门市集美区人民法院")
+LEDGER = Actor(kind="LEDGER", code="rules-engine")
+T0 = datetime(2021, 3, 1, 2, 0, tzinfo=UTC)
+USCC = "91350211MA3H4AUT51"
+ORG_CODE = "MA3H4AUT5"
+REP_ID = "350211196912234297"
+ORG_NAME = "厦门市珀璟房地产开发有限责任公司"
+RAILWAY = "RAILWAY.TRAIN_RESTRICTION"
+PROCUREMENT = "FINANCE.GOV_PROCUREMENT"
+
+
+@pytest.fixture
+def conn(pg_conninfo: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(pg_conninfo, autocommit=True) as connection:
+        yield connection
+
+
+def sanction(measure: str, state: str, day: int) -> dict[str, Any]:
+    return {
+        "agency": measure.split(".")[0], "measure_code": measure, "state": state,
+        "previous_state": None, "since": T0 + timedelta(days=day), "reason": None,
+        "legal_basis": None, "retained_until": None, "trigger_event": f"E-{day}",
+    }  # fmt: skip
+
+
+def org_listing(shielded: bool) -> list[tuple[LedgerEvent, Position]]:
+    debtor = {
+        "name": ORG_NAME, "entity_type": "LEGAL_PERSON", "id_number": USCC,
+        "published_card_number": ORG_CODE, "legal_representative": "吴龙聪",
+        "legal_rep_id_number": REP_ID,
+    }  # fmt: skip
+    acts: list[tuple[str, Actor, int, dict[str, Any]]] = [
+        ("DEBTOR_IDENTIFIED", COURT, 0, {"case_number": "（2021）闽0211执9号",
+                                         "debtor": debtor}),
+        ("LISTING_DECISION_MADE", COURT, 1, {"conduct_codes": ["ABILITY_REFUSAL"]}),
+        ("LISTING_PUBLISHED", COURT, 2, {}),
+        ("SANCTION_STATE_CHANGED", LEDGER, 3, sanction(RAILWAY, "APPLIED", 3)),
+        ("SANCTION_STATE_CHANGED", LEDGER, 4, sanction(PROCUREMENT, "APPLIED", 4)),
+    ]  # fmt: skip
+    if shielded:
+        acts.append(("LISTING_SHIELDED", COURT, 9, {}))
+    items = []
+    for n, (event_type, actor, day, payload) in enumerate(acts):
+        event = LedgerEvent(
+            event_id=f"ORG-{n}",
+            event_type=event_type,
+            listing_id="L-ORG",
+            occurred_at=T0 + timedelta(days=day),
+            actor=actor,
+            jurisdiction="CN-35",
+            payload=payload,
+            seq=n,
+        )
+        items.append((event, Position("court", 0, n, T0 + timedelta(days=30 + n))))
+    return items
+
+
+def test_legal_representative_is_bound_by_the_consumption_bans_only(
+    conn: psycopg.Connection, pg_schema: str
+) -> None:
+    migrate(conn, pg_schema)
+    with conn.transaction():
+        apply_batch(conn, pg_schema, org_listing(shielded=False))
+
+    as_org = check(conn, USCC, schema=pg_schema, at=T0 + timedelta(days=20))
+    assert {m.measure_code for m in as_org.active} == {RAILWAY, PROCUREMENT}
+    assert {m.role for m in as_org.active} == {"DEBTOR"}
+    by_code = check(conn, ORG_CODE, schema=pg_schema, at=T0 + timedelta(days=20))
+    assert {m.measure_code for m in by_code.active} == {RAILWAY, PROCUREMENT}
+
+    rep = check(conn, REP_ID, schema=pg_schema, at=T0 + timedelta(days=20))
+    assert rep.intercept
+    assert [(m.measure_code, m.role) for m in rep.active] == [
+        (RAILWAY, LEGAL_REPRESENTATIVE)
+    ]
+    assert rep.active[0].bound_as == (
+        f"bound as legal representative of {ORG_NAME} ({ORG_CODE})"
+    )
+    assert rep.as_dict()["active"][0]["bound_as"].startswith("bound as legal rep")
+    assert not check(conn, REP_ID, agency="FINANCE", schema=pg_schema).intercept
+
+
+def test_legal_representative_is_clear_once_the_listing_ends(
+    conn: psycopg.Connection, pg_schema: str
+) -> None:
+    migrate(conn, pg_schema)
+    with conn.transaction():
+        apply_batch(conn, pg_schema, org_listing(shielded=True))
+
+    rep = check(conn, REP_ID, schema=pg_schema, at=T0 + timedelta(days=20))
+    assert not rep.intercept
+    assert [m.measure_code for m in rep.stale] == [RAILWAY]
+
+
+def test_each_identifier_role_is_one_index_scan(
+    conn: psycopg.Connection, pg_schema: str
+) -> None:
+    migrate(conn, pg_schema)
+    with conn.transaction():
+        apply_batch(conn, pg_schema, org_listing(shielded=False))
+    conn.execute(f'SET search_path TO "{pg_schema}"')
+    conn.execute("ANALYZE listings")
+    conn.execute("ANALYZE sanctions")
+    with conn.transaction():
+        conn.execute("SET LOCAL enable_seqscan = off")
+        plan = "\n".join(
+            r[0]
+            for r in conn.execute(
+                "EXPLAIN " + LOOKUP, lookup_params(USCC, ORG_CODE, None, None)
+            )
+        )
+    for index in (
+        "listings_subject_idx",
+        "listings_org_code_idx",
+        "listings_legal_rep_idx",
+        "sanctions_pkey",
+    ):
+        assert index in plan, plan
+    assert "Bitmap" not in plan, plan
