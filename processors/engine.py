@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any
 
 from contract.event import LedgerEvent
@@ -35,25 +35,7 @@ class RulesEngine:
         return self._state_type.from_dict(data)
 
     def open_due(self, state: Any) -> tuple[bool, datetime | None]:
-        """Whether a later clock tick can change `state`, and from which instant.
-
-        Only an unanswered obligation with a due date can become overdue at a tick
-        (`rules.engine._obligation_verdict`); the instant is 24:00 Asia/Shanghai of
-        its due date, computed by the engine's own helper.
-        """
-        # TODO: this reads the engine's fold layout; ask rules.engine for a public
-        # `next_due(state)` so the index cannot drift from the verdict logic
-        now = state.now
-        earliest: int | None = None
-        for obligation in state.fold["obligations"].values():
-            if obligation["answer"] is not None or obligation["due"] is None:
-                continue
-            if obligation["state_violation"] is not None:
-                continue
-            due_at = self._core._end_of_day(date.fromisoformat(obligation["due"]))
-            if now is not None and now >= due_at:
-                continue  # already overdue at the latest tick: reported already
-            earliest = due_at if earliest is None else min(earliest, due_at)
-        if earliest is None:
-            return False, None
-        return True, datetime.fromtimestamp(earliest, UTC)
+        """Whether a later clock tick can change `state`, and from which instant
+        (`rules.engine.next_due`: the engine decides, not this adapter)."""
+        due_at = self._core.next_due(state)
+        return due_at is not None, due_at

@@ -174,16 +174,24 @@ def apply(
         state.now = _epoch(now)
         now_moved = True
     if state.has_event(event.event_id):
+        # a redelivery (e.g. after a crash between storing the state and producing
+        # the output): re-emit what this event caused, with the same ids
+        out = _redeliver(state, event, policy, calendar)
         logger.debug(
-            "rules.duplicate listing_id=%s event_id=%s",
+            "rules.duplicate listing_id=%s event_id=%s reemitted=%d",
             state.listing_id,
             event.event_id,
+            len(out),
         )
-        return state, []
+        if now_moved:
+            state.touched = None
+            out.extend(_diff(state, event, policy, calendar))
+        return state, out
 
     compact = _compact(event)
     state.remember(event.event_id)
     changes_before = len(state.fold["changes"])
+    old_fold: dict[str, Any] | None = None
     if not state.events or _key(compact) >= _key(state.events[-1]):
         state.events.append(compact)
         state.touched = []
@@ -197,12 +205,13 @@ def apply(
             len(state.events),
         )
         state.touched = None
+        old_fold = state.fold
         _refold(state, policy, calendar)
     if now_moved:
         state.touched = None  # overdue status may have changed anywhere
     if state.touched is None:
         changes_before = 0
-    return state, _diff(state, event, policy, calendar, changes_before)
+    return state, _diff(state, event, policy, calendar, changes_before, old_fold)
 
 
 def advance(
@@ -218,7 +227,8 @@ def advance(
     calendar = calendar or default_calendar()
     ts = _epoch(now)
     if state.now is not None and ts <= state.now:
-        return state, []
+        # an old or redelivered tick: only re-emit what that tick caused
+        return state, _redeliver(state, cause, policy, calendar)
     state.now = ts
     state.touched = None
     return state, _diff(state, cause, policy, calendar)
@@ -264,6 +274,30 @@ def checks(
         rows.append((ac["ts"], ac["rule"], _act_row(state, ac, bound)))
     rows.sort(key=lambda r: (r[0], r[1]))
     return [r[2] for r in rows]
+
+
+def next_due(state: ListingState) -> datetime | None:
+    """The earliest instant at which a clock tick can change `state`: 24:00 Asia/
+    Shanghai of the earliest due date of an obligation still running at the latest
+    tick (unanswered, no forbidden act, not yet overdue); None if there is none."""
+    now = state.now
+    earliest: int | None = None
+    for ob in state.fold["obligations"].values():
+        if ob["answer"] is not None or ob["due"] is None:
+            continue
+        if ob["state_violation"] is not None:
+            continue
+        due_at = _end_of_day(date.fromisoformat(ob["due"]))
+        if now is not None and now >= due_at:
+            continue  # already overdue at the latest tick: decided already
+        if earliest is None or due_at < earliest:
+            earliest = due_at
+    return None if earliest is None else _instant(earliest)
+
+
+def has_open(state: ListingState) -> bool:
+    """Whether a later clock tick can still change `state`."""
+    return next_due(state) is not None
 
 
 # --- folding ----------------------------------------------------------------------
@@ -551,6 +585,16 @@ def _act_check(
     if result is None:
         return
     verdict, trigger, response, reason = result
+    if trigger is None:
+        # nothing (yet) to check the act against, e.g. an agency act seen before
+        # the listing decision: an Obligation needs its trigger event
+        logger.debug(
+            "rules.act_check_without_trigger listing_id=%s rule=%s event_id=%s",
+            state.listing_id,
+            bound.id,
+            e[2],
+        )
+        return
     if bound.rule.response == "NONE":
         response = None
     key = f"{bound.id}|{trigger}|{response}"
@@ -766,24 +810,46 @@ def _obligation_verdict(
     return OPEN
 
 
+_VIOLATING = (VIOLATION, OUT_OF_TIME)
+WITHDRAWN = "WITHDRAWN"  # act-check slot verdict once its violation was withdrawn
+
+
+# What has been emitted lives in `state.emitted`, one slot per derived event kind and
+# outcome, each remembering the id of the event that caused it (so a redelivered
+# event can re-emit exactly what it caused):
+#   "S|measure|state|source" [cause]                a sanction change
+#   "SL|measure"             [change key, cause]    the last change emitted
+#   "O|oid" [cause]   "V|oid" [cause, verdict, detected_by, response, act ts, now]
+#   "M|oid" [cause, verdict, answer]   "W|oid" [cause, ts, response, obligation]
+#   "L|oid" "O" | "V" | "M" | "W"                   kind of the last one emitted
+#   "A|act key" [cause, verdict, ts, rule, trigger, response(, withdrawn ts, by)]
+
+
 def _diff(
     state: ListingState,
     cause: LedgerEvent,
     policy: Policy,
     calendar: LegalCalendar,
     changes_before: int = 0,
+    old_fold: dict[str, Any] | None = None,
 ) -> list[LedgerEvent]:
-    """Derived events for outcomes not emitted yet (only touched ones when known)."""
+    """Derived events that make the emitted outcomes equal the current ones.
+
+    Only touched outcomes are looked at when known (the in-order path); after a
+    re-fold or a clock move all are, and outcomes that vanished in a re-fold
+    (`old_fold`) are withdrawn.
+    """
     out: list[LedgerEvent] = []
-    emitted = state.emitted
     fold = state.fold
     touched = state.touched
     state.touched = None
-    if touched is None:
-        obligations = fold["obligations"].items()
-        act_checks = fold["act_checks"].items()
+    full = touched is None
+    if full:
+        obligations: Any = fold["obligations"].items()
+        act_checks: Any = fold["act_checks"].items()
         changes = fold["changes"]
     else:
+        assert touched is not None
         obligations = [
             (k, fold["obligations"][k]) for k in touched if k in fold["obligations"]
         ]
@@ -792,51 +858,273 @@ def _diff(
         ]
         changes = fold["changes"][changes_before:]
 
+    if changes:
+        _diff_sanctions(state, cause, changes, full, out)
+    by_id = policy.by_id
+    for oid, ob in obligations:
+        _diff_obligation(state, cause, oid, ob, by_id[ob["rule"]], calendar, out)
+    for key, ac in act_checks:
+        _diff_act(state, cause, key, ac, by_id[ac["rule"]], out)
+    if old_fold is not None:
+        for oid, ob in old_fold["obligations"].items():
+            if oid not in fold["obligations"]:
+                last = state.emitted.get(f"L|{oid}")
+                if last in ("O", "V") or _bad_met(state, oid, last):
+                    _withdraw(state, cause, oid, ob, by_id[ob["rule"]], out)
+        for key, ac in old_fold["act_checks"].items():
+            if key not in fold["act_checks"]:
+                slot = state.emitted.get(f"A|{key}")
+                if slot is not None and slot[1] in _VIOLATING:
+                    _withdraw_act(state, cause, key, slot, by_id[ac["rule"]], out)
+    return out
+
+
+def _diff_sanctions(
+    state: ListingState,
+    cause: LedgerEvent,
+    changes: list[list[Any]],
+    full: bool,
+    out: list[LedgerEvent],
+) -> None:
+    emitted = state.emitted
+    cid = cause.event_id
     for change in changes:
         key = f"S|{change[0]}|{change[2]}|{change[5]}"
         if key not in emitted:
-            emitted[key] = "1"
+            emitted[key] = [cid]
+            emitted[f"SL|{change[0]}"] = [key, cid]
+            out.append(_sanction_event(state, cause, change, key))
+    if not full:
+        return
+    # a re-fold may have put an earlier change last: say again which one is current
+    for measure, change in _last_changes(state.fold).items():
+        key = f"S|{measure}|{change[2]}|{change[5]}"
+        last = emitted.get(f"SL|{measure}")
+        if last is None or last[0] != key:
+            emitted[f"SL|{measure}"] = [key, cid]
             out.append(_sanction_event(state, cause, change, key))
 
-    for oid, ob in obligations:
-        bound = policy.by_id[ob["rule"]]
-        verdict = _obligation_verdict(ob, bound, state.now)
-        quiet = bound.rule.report == "VIOLATIONS"
-        if f"O|{oid}" not in emitted and not quiet:
-            emitted[f"O|{oid}"] = "1"
-            out.append(
-                _derived(
-                    state,
-                    cause,
-                    DEADLINE_OPENED,
-                    oid,
-                    ob["ts"],
-                    DeadlineOpened(_obligation(state, ob, bound)),
-                )
-            )
-        if verdict is None or verdict == OPEN:
-            continue
-        violated = verdict in (VIOLATION, OUT_OF_TIME)
-        if violated and f"V|{oid}" not in emitted:
-            emitted[f"V|{oid}"] = verdict
-            out.append(_violation_event(state, cause, ob, bound, verdict))
-        if ob["answer"] is not None:
-            signature = f"{verdict}|{ob['answer']}"
-            if emitted.get(f"M|{oid}") != signature and (
-                violated or not quiet or f"V|{oid}" in emitted
-            ):
-                emitted[f"M|{oid}"] = signature
-                out.append(_met_event(state, cause, ob, bound, verdict, calendar))
 
-    for key, ac in act_checks:
-        bound = policy.by_id[ac["rule"]]
-        if emitted.get(f"A|{key}") == ac["verdict"]:
+def _last_changes(fold: dict[str, Any]) -> dict[str, list[Any]]:
+    return {change[0]: change for change in fold["changes"]}
+
+
+def _bad_met(state: ListingState, oid: str, last: str | None) -> bool:
+    """The last event emitted for `oid` is a Met with a violating verdict."""
+    return last == "M" and state.emitted[f"M|{oid}"][1] in _VIOLATING
+
+
+def _diff_obligation(
+    state: ListingState,
+    cause: LedgerEvent,
+    oid: str,
+    ob: dict[str, Any],
+    bound: BoundRule,
+    calendar: LegalCalendar,
+    out: list[LedgerEvent],
+) -> None:
+    emitted = state.emitted
+    cid = cause.event_id
+    quiet = bound.rule.report == "VIOLATIONS"
+    verdict = _obligation_verdict(ob, bound, state.now)
+    last_key = f"L|{oid}"
+    last = emitted.get(last_key)
+    if not quiet and f"O|{oid}" not in emitted:
+        emitted[f"O|{oid}"] = [cid]
+        emitted[last_key] = last = "O"
+        out.append(_opened_event(state, cause, oid, ob, bound))
+
+    if verdict is None or verdict == OPEN:
+        if last is None or last in ("O", "W"):
+            return
+        # a violation or an answer emitted before a re-fold no longer holds
+        if not quiet:
+            emitted[f"O|{oid}"] = [cid]
+            emitted[last_key] = "O"
+            out.append(_opened_event(state, cause, oid, ob, bound))
+        elif last == "V" or _bad_met(state, oid, last):
+            _withdraw(state, cause, oid, ob, bound, out)
+        return
+
+    if ob["answer"] is None:  # overdue at a tick, or a forbidden act
+        if last != "V":
+            _emit_violation(state, cause, oid, ob, bound, verdict, out)
+        return
+
+    violated = verdict in _VIOLATING
+    if violated and f"V|{oid}" not in emitted:
+        _emit_violation(state, cause, oid, ob, bound, verdict, out)
+        last = "V"
+    met = emitted.get(f"M|{oid}")
+    if last == "M" and met is not None and met[1:] == [verdict, ob["answer"]]:
+        return
+    if violated or not quiet or last == "V" or _bad_met(state, oid, last):
+        emitted[f"M|{oid}"] = [cid, verdict, ob["answer"]]
+        emitted[last_key] = "M"
+        out.append(_met_event(state, cause, ob, bound, verdict, calendar))
+
+
+def _detection(
+    state: ListingState, ob: dict[str, Any]
+) -> tuple[str, str | None, int | None]:
+    """(detected_by, response event, act instant) of an obligation's violation."""
+    if ob["state_violation"] is not None:
+        return "STATE", ob["state_violation"][0], ob["state_violation"][1]
+    if ob["answer"] is not None:
+        return "ANSWER", ob["answer"], ob["answer_ts"]
+    return "TICK", None, state.now
+
+
+def _emit_violation(
+    state: ListingState,
+    cause: LedgerEvent,
+    oid: str,
+    ob: dict[str, Any],
+    bound: BoundRule,
+    verdict: str,
+    out: list[LedgerEvent],
+) -> None:
+    detected, response, act_ts = _detection(state, ob)
+    slot = [cause.event_id, verdict, detected, response, act_ts, state.now]
+    state.emitted[f"V|{oid}"] = slot
+    state.emitted[f"L|{oid}"] = "V"
+    out.append(_violation_event(state, cause, ob, bound, slot))
+
+
+def _withdrawal_ts(state: ListingState, ts: int) -> int:
+    """A withdrawal takes effect at the latest act known (after what it withdraws)."""
+    return max(ts, state.events[-1][0]) if state.events else ts
+
+
+def _withdraw(
+    state: ListingState,
+    cause: LedgerEvent,
+    oid: str,
+    ob: dict[str, Any],
+    bound: BoundRule,
+    out: list[LedgerEvent],
+) -> None:
+    """A DeadlineMet COMPLIANT for an obligation whose violation (or whole existence)
+    a re-fold withdrew: what the in-order result would not have had."""
+    ts = _withdrawal_ts(state, ob["ts"])
+    response = cause.source_event_id or cause.event_id
+    slot = [cause.event_id, ts, response, dict(ob)]
+    state.emitted[f"W|{oid}"] = slot
+    state.emitted[f"L|{oid}"] = "W"
+    out.append(_withdrawal_event(state, cause, ob, bound, slot))
+
+
+def _diff_act(
+    state: ListingState,
+    cause: LedgerEvent,
+    key: str,
+    ac: dict[str, Any],
+    bound: BoundRule,
+    out: list[LedgerEvent],
+) -> None:
+    slot = state.emitted.get(f"A|{key}")
+    previous = slot[1] if slot is not None else None
+    verdict = ac["verdict"]
+    if previous == verdict:
+        return
+    if (
+        verdict == COMPLIANT
+        and bound.rule.report == "VIOLATIONS"
+        and previous not in _VIOLATING
+    ):
+        return  # quiet rule: a compliant act is reported only to withdraw a violation
+    state.emitted[f"A|{key}"] = [
+        cause.event_id,
+        verdict,
+        ac["ts"],
+        ac["rule"],
+        ac["trigger"],
+        ac["response"],
+    ]
+    out.append(_act_event(state, cause, ac, bound))
+
+
+def _withdraw_act(
+    state: ListingState,
+    cause: LedgerEvent,
+    key: str,
+    slot: list[Any],
+    bound: BoundRule,
+    out: list[LedgerEvent],
+) -> None:
+    ts = _withdrawal_ts(state, slot[2])
+    new = [
+        cause.event_id,
+        WITHDRAWN,
+        *slot[2:6],
+        ts,
+        cause.source_event_id or cause.event_id,
+    ]
+    state.emitted[f"A|{key}"] = new
+    out.append(_act_withdrawal_event(state, cause, new, bound))
+
+
+def _redeliver(
+    state: ListingState, cause: LedgerEvent, policy: Policy, calendar: LegalCalendar
+) -> list[LedgerEvent]:
+    """The derived events of current outcomes that `cause` caused, exactly as first
+    emitted (same ids, same contents): a redelivery heals output lost in a crash
+    between storing the state and producing the events."""
+    cid = cause.event_id
+    fold = state.fold
+    obligations = fold["obligations"]
+    out: list[LedgerEvent] = []
+    last_changes: dict[str, list[Any]] | None = None
+    for key, slot in state.emitted.items():
+        kind, _, rest = key.partition("|")
+        if kind == "L":
             continue
-        if ac["verdict"] == COMPLIANT and bound.rule.report == "VIOLATIONS":
+        if kind == "SL":
+            if slot[1] != cid:
+                continue
+            last_changes = last_changes or _last_changes(fold)
+            change = last_changes.get(rest)
+            if change is not None and slot[0] == (
+                f"S|{change[0]}|{change[2]}|{change[5]}"
+            ):
+                out.append(_sanction_event(state, cause, change, slot[0]))
             continue
-        emitted[f"A|{key}"] = ac["verdict"]
-        out.append(_act_event(state, cause, ac, bound))
-    return out
+        if slot[0] != cid:
+            continue
+        if kind == "S":
+            for change in fold["changes"]:
+                if f"S|{change[0]}|{change[2]}|{change[5]}" == key:
+                    out.append(_sanction_event(state, cause, change, key))
+                    break
+        elif kind == "A":
+            bound = policy.by_id[slot[3]]
+            ac = fold["act_checks"].get(rest)
+            if slot[1] == WITHDRAWN:
+                if ac is None:
+                    out.append(_act_withdrawal_event(state, cause, slot, bound))
+            elif ac is not None and ac["verdict"] == slot[1]:
+                out.append(_act_event(state, cause, ac, bound))
+        elif kind == "W":
+            if state.emitted.get(f"L|{rest}") == "W":
+                ob = slot[3]
+                bound = policy.by_id[ob["rule"]]
+                out.append(_withdrawal_event(state, cause, ob, bound, slot))
+        else:
+            ob = obligations.get(rest)
+            if ob is None:
+                continue
+            bound = policy.by_id[ob["rule"]]
+            verdict = _obligation_verdict(ob, bound, state.now)
+            if kind == "O":
+                out.append(_opened_event(state, cause, rest, ob, bound))
+            elif kind == "V" and verdict in _VIOLATING:
+                out.append(_violation_event(state, cause, ob, bound, slot))
+            elif kind == "M" and verdict and [verdict, ob["answer"]] == slot[1:]:
+                out.append(_met_event(state, cause, ob, bound, verdict, calendar))
+    unique: dict[str, LedgerEvent] = {}
+    for event in out:
+        unique.setdefault(event.event_id, event)
+    return list(unique.values())
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
@@ -880,7 +1168,8 @@ def _obligation(
     rule = bound.rule
     due = date.fromisoformat(ob["due"]) if ob["due"] else None
     return Obligation(
-        obligation_id=f"{state.listing_id}|{rule.id}|{ob['trigger']}"
+        obligation_id=ob.get("oid")
+        or f"{state.listing_id}|{rule.id}|{ob['trigger']}"
         + (f"|{ob['measure']}" if ob["measure"] else ""),
         rule_id=rule.id,
         rule_source=ob["source"],
@@ -902,27 +1191,33 @@ def _obligation(
     )
 
 
+def _opened_event(
+    state: ListingState,
+    cause: LedgerEvent,
+    oid: str,
+    ob: dict[str, Any],
+    bound: BoundRule,
+) -> LedgerEvent:
+    payload = DeadlineOpened(_obligation(state, ob, bound))
+    return _derived(state, cause, DEADLINE_OPENED, oid, ob["ts"], payload)
+
+
 def _violation_event(
     state: ListingState,
     cause: LedgerEvent,
     ob: dict[str, Any],
     bound: BoundRule,
-    verdict: str,
+    slot: list[Any],
 ) -> LedgerEvent:
+    """The DeadlineViolated of an obligation, as detected (the `V|` slot)."""
     rule = bound.rule
-    if ob["state_violation"] is not None:
-        detected, response, act_ts = (
-            "STATE",
-            ob["state_violation"][0],
-            ob["state_violation"][1],
-        )
+    _, verdict, detected, response, act_ts, now = slot
+    if detected == "STATE":
         reason = f"{rule.id}: forbidden act {response} while the obligation was open"
-    elif ob["answer"] is not None:
-        detected, response, act_ts = "ANSWER", ob["answer"], ob["answer_ts"]
+    elif detected == "ANSWER":
         answered_on = _local_date(act_ts)
         reason = f"{rule.id}: due {ob['due']}, answered by {response} on {answered_on}"
     else:
-        detected, response, act_ts = "TICK", None, state.now
         reason = f"{rule.id}: due {ob['due']}, no answer by the clock tick"
     ts = act_ts if act_ts is not None else ob["ts"]
     who = f"{rule.responsible} {ob['resp_code'] or ''}"
@@ -933,7 +1228,7 @@ def _violation_event(
         response_event=response,
         actual_date=_local_date(ts)
         if response is not None
-        else (_local_date(state.now) if state.now else None),
+        else (_local_date(now) if now else None),
         reason=f"{reason}; responsible {who}".rstrip(),
     )
     oid = payload.obligation.obligation_id
@@ -954,7 +1249,7 @@ def _met_event(
         response_event=ob["answer"],
         answered_at=_instant(ob["answer_ts"]),
         verdict=verdict,
-        late=verdict in (VIOLATION, OUT_OF_TIME),
+        late=verdict in _VIOLATING,
         elapsed_calendar_days=(end - start).days,
         elapsed_working_days=calendar.working_days_between(
             start, end, state.jurisdiction
@@ -964,26 +1259,61 @@ def _met_event(
     return _derived(state, cause, DEADLINE_MET, key, ob["answer_ts"], payload)
 
 
-def _act_event(
-    state: ListingState, cause: LedgerEvent, ac: dict[str, Any], bound: BoundRule
+def _withdrawal_event(
+    state: ListingState,
+    cause: LedgerEvent,
+    ob: dict[str, Any],
+    bound: BoundRule,
+    slot: list[Any],
 ) -> LedgerEvent:
-    rule = bound.rule
+    """DeadlineMet COMPLIANT withdrawing what a re-fold showed was not owed."""
+    _, ts, response = slot[:3]
+    payload = DeadlineMet(
+        obligation=_obligation(state, ob, bound),
+        response_event=response,
+        answered_at=_instant(ts),
+        verdict=COMPLIANT,
+        late=False,
+        elapsed_calendar_days=None,
+        elapsed_working_days=None,
+    )
+    key = f"{payload.obligation.obligation_id}|{WITHDRAWN}"
+    return _derived(state, cause, DEADLINE_MET, key, ts, payload)
+
+
+def _act_obligation(
+    state: ListingState,
+    bound: BoundRule,
+    trigger: str,
+    response: str | None,
+    ts: int,
+) -> Obligation:
+    """The obligation of an act check: one per (rule, trigger, responding act)."""
     ob = {
-        "trigger": ac["trigger"],
-        "ts": ac["ts"],
+        "oid": f"{state.listing_id}|{bound.id}|{trigger}"
+        + (f"|{response}" if response else ""),
+        "trigger": trigger,
+        "ts": ts,
         "measure": None,
         "resp_code": None,
-        "source": rule.source,
+        "source": bound.rule.source,
         "due": None,
         "prov": False,
         "cal": None,
     }
-    obligation = _obligation(state, ob, bound)
+    return _obligation(state, ob, bound)
+
+
+def _act_event(
+    state: ListingState, cause: LedgerEvent, ac: dict[str, Any], bound: BoundRule
+) -> LedgerEvent:
+    rule = bound.rule
+    obligation = _act_obligation(state, bound, ac["trigger"], ac["response"], ac["ts"])
     key = f"{obligation.obligation_id}|{ac['response']}|{ac['verdict']}"
     if ac["verdict"] == COMPLIANT:
         met = DeadlineMet(
             obligation,
-            ac["response"] or ac["trigger"] or "",
+            ac["response"] or ac["trigger"],
             _instant(ac["ts"]),
             COMPLIANT,
             False,
@@ -1000,6 +1330,19 @@ def _act_event(
         reason=f"{rule.id}: {ac['reason']}",
     )
     return _derived(state, cause, DEADLINE_VIOLATED, key, ac["ts"], violated)
+
+
+def _act_withdrawal_event(
+    state: ListingState, cause: LedgerEvent, slot: list[Any], bound: BoundRule
+) -> LedgerEvent:
+    """DeadlineMet COMPLIANT for an act check a re-fold removed (`A|` slot)."""
+    _, _, ts, _, trigger, response, withdrawn_ts, by = slot
+    obligation = _act_obligation(state, bound, trigger, response, ts)
+    met = DeadlineMet(
+        obligation, by, _instant(withdrawn_ts), COMPLIANT, False, None, None
+    )
+    key = f"{obligation.obligation_id}|{WITHDRAWN}"
+    return _derived(state, cause, DEADLINE_MET, key, withdrawn_ts, met)
 
 
 def _sanction_event(

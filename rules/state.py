@@ -91,7 +91,9 @@ class ListingState:
     events: list[CompactEvent] = field(default_factory=list)
     fold: dict[str, Any] = field(default_factory=new_fold)
     now: int | None = None  # latest clock-tick instant known, epoch seconds
-    emitted: dict[str, str] = field(default_factory=dict)
+    # what has been emitted, per outcome slot, with the id of its cause (see
+    # rules.engine._diff for the slots)
+    emitted: dict[str, Any] = field(default_factory=dict)
     _ids: set[str] | None = None  # cache of event ids (not serialised)
     # obligation ids / act-check keys touched by the event being folded; None means
     # "all" (after a re-fold or a clock move). Transient, not serialised.
@@ -109,7 +111,7 @@ class ListingState:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "v": 1,
+            "v": 2,
             "listing_id": self.listing_id,
             "jurisdiction": self.jurisdiction,
             "events": self.events,
@@ -120,15 +122,46 @@ class ListingState:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ListingState:
-        if data.get("v") != 1:
+        version = data.get("v")
+        if version not in (1, 2):
             raise ValueError(
-                f"listing state version {data.get('v')!r} is unknown; expected 1"
+                f"listing state version {version!r} is unknown; expected 1 or 2"
             )
+        emitted = dict(data["emitted"])
+        if version == 1:
+            emitted = _emitted_from_v1(emitted)
         return cls(
             listing_id=data["listing_id"],
             jurisdiction=data["jurisdiction"],
             events=[list(e) for e in data["events"]],
             fold=data["fold"],
             now=data["now"],
-            emitted=dict(data["emitted"]),
+            emitted=emitted,
         )
+
+
+def _emitted_from_v1(old: dict[str, str]) -> dict[str, Any]:
+    """Version 1 kept a flag or signature per emitted outcome, not its cause: the
+    slots are rebuilt with an unknown cause (None), so nothing emitted before the
+    upgrade is re-emitted on a redelivery, and nothing is emitted twice."""
+    new: dict[str, Any] = {}
+    for key, value in old.items():
+        kind, _, rest = key.partition("|")
+        if kind == "S":
+            new[key] = [None]
+            new[f"SL|{rest.split('|', 1)[0]}"] = [key, None]
+        elif kind == "O":
+            new[key] = [None]
+            new.setdefault(f"L|{rest}", "O")
+        elif kind == "V":
+            new[key] = [None, value, "TICK", None, None, None]
+            if new.get(f"L|{rest}") != "M":
+                new[f"L|{rest}"] = "V"
+        elif kind == "M":
+            verdict, _, answer = value.partition("|")
+            new[key] = [None, verdict, answer]
+            new[f"L|{rest}"] = "M"
+        elif kind == "A":
+            rule = rest.split("|", 1)[0]
+            new[key] = [None, value, 0, rule, None, None]
+    return new
