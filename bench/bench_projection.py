@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from contract.event import Actor, LedgerEvent, Position  # noqa: E402
 from projections.check import check, lookup_statement  # noqa: E402
 from projections.migrate import migrate  # noqa: E402
-from projections.store import apply_batch  # noqa: E402
+from projections.store import FoldCache, apply_batch  # noqa: E402
 from shixin.settings import Settings  # noqa: E402
 
 COURT = Actor(kind="COURT", code="闽0203", name="厦门市思明区人民法院")
@@ -114,10 +114,11 @@ def project(
     migrate(conn, schema)
     conn.autocommit = False
     items = list(stream(n_events))
+    cache = FoldCache()  # as the projector keeps it during one run
     started = time.perf_counter()
     for start in range(0, len(items), batch):
         with conn.transaction():
-            apply_batch(conn, schema, items[start : start + batch])
+            apply_batch(conn, schema, items[start : start + batch], cache)
     conn.commit()
     elapsed = time.perf_counter() - started
     conn.autocommit = True

@@ -22,7 +22,7 @@ from psycopg import sql
 
 from contract.event import LedgerEvent, Position
 from projections.migrate import DEFAULT_SCHEMA, analyze, migrate
-from projections.store import apply_batch
+from projections.store import FoldCache, apply_batch
 from shixin.settings import Settings
 from shixin.topics import Topics
 
@@ -138,6 +138,8 @@ def run(
                 len(resume),
             )
             positions = dict(resume)
+            # fold states written in this run; a failed batch ends the run with it
+            cache = FoldCache()
 
             def caught_up() -> bool:
                 return all(positions.get(tp, 0) >= end for tp, end in ends.items())
@@ -172,7 +174,7 @@ def run(
                             )
                         )
                 with conn.transaction():
-                    result = apply_batch(conn, schema, items)
+                    result = apply_batch(conn, schema, items, cache)
                     _save_offsets(conn, schema, projector, positions, rejected)
                 conn.commit()
                 stats.batches += 1

@@ -567,6 +567,16 @@ class FoldState:
     instant: str | None  # latest effective instant among its events
     know: KnowKey | None  # latest knowledge key among its events
     heads: dict[str, TableHead | None]
+    # memo of `row_of(table, key, state)` for the current state; never stored
+    rows: dict[str, Row | None] = field(default_factory=dict)
+
+    def row(self, table: str, key: Key) -> Row | None:
+        """The row `table` holds for the entity in this state (memoised)."""
+        memo = self.rows
+        if table in memo:
+            return memo[table]
+        row = memo[table] = row_of(table, key, self.state)
+        return row
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -610,7 +620,7 @@ class EntityChange:
         head = fs.heads.get(table) if fs else None
         if fs is None or head is None:
             return None
-        row = row_of(table, self.key, fs.state)
+        row = fs.row(table, self.key)
         return None if row is None else (row, head)
 
 
@@ -703,9 +713,10 @@ def advance(change: EntityChange, fact: Fact) -> None:
     state = fold(kind, key, fs.state, fact)
     instant = effective(kind, fact)
     open_now = {hr.table: hr for hr in change.inserted if hr.valid_to is None}
+    memo: dict[str, Row | None] = {}
     for table in KIND_TABLES[kind]:
-        old = row_of(table, key, fs.state)
-        new = row_of(table, key, state)
+        old = fs.row(table, key)
+        new = memo[table] = row_of(table, key, state)
         if new == old:
             continue
         head = fs.heads.get(table)
@@ -726,6 +737,7 @@ def advance(change: EntityChange, fact: Fact) -> None:
         else:
             fs.heads[table] = None
     fs.state, fs.instant, fs.know = state, instant, fact.know_key
+    fs.rows = memo
     change.fold_state = fs
 
 

@@ -49,6 +49,47 @@ KNOWN_COLUMNS = (
 HISTORY_EXTRA = ("valid_to", "known_to")
 
 
+class FoldCache:
+    """The fold states of entities this process wrote, kept between the batches of
+    one run so that a batch need not read them back (with their JSON) from the
+    primary tables.
+
+    Valid only while (1) this process is the only writer of the schema and (2) every
+    batch applied with it was committed: `apply_batch` updates it before the caller
+    commits, so a caller whose transaction fails must `clear()` it (the projector
+    and the benchmark make a new one per run, and a failure ends the run). Bounded:
+    the least recently written entities are forgotten first and read back from the
+    database when they come again.
+    """
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self.limit = limit
+        self._states: dict[tuple[str, rows.Entity], FoldState] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, schema: str, entity: rows.Entity) -> FoldState | None:
+        found = self._states.get((schema, entity))
+        if found is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return found
+
+    def put(self, schema: str, entity: rows.Entity, state: FoldState) -> None:
+        states = self._states
+        states.pop((schema, entity), None)  # re-insert: most recent last
+        states[(schema, entity)] = state
+        while len(states) > self.limit:
+            del states[next(iter(states))]
+
+    def clear(self) -> None:
+        self._states.clear()
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+
 @dataclass(frozen=True, slots=True)
 class BatchResult:
     applied: int  # events new to the schema
@@ -60,12 +101,14 @@ def apply_batch(
     conn: psycopg.Connection,
     schema: str,
     items: Sequence[tuple[LedgerEvent, Position]],
+    cache: FoldCache | None = None,
 ) -> BatchResult:
     """Apply ledger and derived events (derived ones with the position of their
     cause) to the tables of `schema`, inside the caller's transaction.
 
     Rows are a function of the set of events applied, whatever the batches and
-    their order; an event id seen before is skipped.
+    their order; an event id seen before is skipped. `cache` (see `FoldCache`)
+    spares reading back the fold states of entities written earlier in the run.
     """
     conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
 
@@ -93,7 +136,16 @@ def apply_batch(
     for fact in new:
         for entity in rows.entities_of(fact):
             touched[entity].append(fact)
-    priors = _load_fold_states(conn, touched)
+    priors: dict[rows.Entity, FoldState] = {}
+    unknown: list[rows.Entity] = []
+    for entity in touched:
+        cached = cache.get(schema, entity) if cache is not None else None
+        if cached is None:
+            unknown.append(entity)
+        else:
+            priors[entity] = cached
+    if unknown:
+        priors.update(_load_fold_states(conn, unknown))
     listing_facts: dict[str, list[Fact]] = {}
 
     def all_facts(entity: rows.Entity, listing_id: str) -> list[Fact]:
@@ -117,6 +169,10 @@ def apply_batch(
 
     # 4. write
     _write(conn, changes)
+    if cache is not None:
+        for change in changes:
+            if change.fold_state is not None:
+                cache.put(schema, (change.kind, change.key), change.fold_state)
     recomputed = sum(1 for c in changes if c.recompute)
     logger.debug(
         "batch applied schema=%s applied=%d skipped=%d entities=%d recomputed=%d",
@@ -230,7 +286,7 @@ def _write(conn: psycopg.Connection, changes: Sequence[EntityChange]) -> None:
                 (*TABLE_COLUMNS[table], *KNOWN_COLUMNS, *HISTORY_EXTRA),
                 (
                     (
-                        *_db_row(hr.row),
+                        *_db_row(table, hr.row),
                         hr.valid_from,
                         hr.known.broker_time,
                         hr.known.topic,
@@ -259,7 +315,7 @@ def _write(conn: psycopg.Connection, changes: Sequence[EntityChange]) -> None:
                 continue
             row, head = current
             values = (
-                *_db_row(row),
+                *_db_row(table, row),
                 head.valid_from,
                 head.known.broker_time,
                 head.known.topic,
@@ -273,8 +329,29 @@ def _write(conn: psycopg.Connection, changes: Sequence[EntityChange]) -> None:
         _copy(conn, table, columns, current_rows)
 
 
-def _db_row(row: rows.Row) -> tuple[Any, ...]:
-    return tuple(list(v) if isinstance(v, tuple) else v for v in row)
+# Positions of the array columns (text[]) of each table: rows hold them as tuples.
+_ARRAYS = {
+    table: tuple(i for i, c in enumerate(columns) if c == "conduct_codes")
+    for table, columns in TABLE_COLUMNS.items()
+}
+
+
+def _db_row(table: str, row: rows.Row) -> tuple[Any, ...]:
+    positions = _ARRAYS[table]
+    if not positions:
+        return row
+    values = list(row)
+    for i in positions:
+        if values[i] is not None:  # as the array literal: no per-row array dumper
+            values[i] = _array_literal(values[i])
+    return tuple(values)
+
+
+def _array_literal(items: Sequence[str]) -> str:
+    quoted = (
+        '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in items
+    )
+    return "{" + ",".join(quoted) + "}"
 
 
 def _delete_keys(

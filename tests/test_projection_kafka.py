@@ -91,7 +91,7 @@ def publish_sample(ledger: LedgerTopics) -> int:
                 topic,
                 key=d.listing_id.encode(),
                 value=encode(d),
-                headers=cause_headers(record),
+                headers=cause_headers(record),  # type: ignore[arg-type]
             )
             count += 1
     assert producer.flush(60) == 0

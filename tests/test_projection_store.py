@@ -99,7 +99,7 @@ def test_sample_sanction_states_follow_the_agencies(
     project(conn, pg_schema, items, 500)
 
     listing = listing_of(conn, lifecycles["LC-034"])["listing_id"]
-    states = dict(
+    states: dict[str, str] = dict(
         conn.execute(
             "SELECT measure_code, state FROM sanctions WHERE listing_id = %s",
             (listing,),
@@ -282,3 +282,25 @@ def test_a_changed_migration_is_an_error(
     )
     with pytest.raises(MigrationError, match="changed after it was applied"):
         migrate(conn, pg_schema)
+
+
+def test_a_fold_cache_across_batches_gives_identical_tables(
+    conn: psycopg.Connection, pg_schema: str, items: Any
+) -> None:
+    from projections.store import FoldCache
+
+    other = f"{pg_schema}_c"
+    shuffled = items[:]
+    random.Random(11).shuffle(shuffled)
+    try:
+        project(conn, pg_schema, items, 500)
+        migrate(conn, other)
+        cache = FoldCache(limit=50)  # small: entities are also forgotten and reread
+        for start in range(0, len(shuffled), 113):
+            with conn.transaction():
+                apply_batch(conn, other, shuffled[start : start + 113], cache)
+        assert cache.hits > 0 and cache.misses > 0 and len(cache) == 50
+        for table in TABLES:
+            assert digest(conn, pg_schema, table) == digest(conn, other, table), table
+    finally:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{other}" CASCADE')
