@@ -1,0 +1,128 @@
+"""Benchmark: `shixin replay` against consuming and decoding the same topics.
+
+Generates a workload (default 20,000 listings, about 290,000 events; `--listings
+70000` gives over 1,000,000), publishes it to a fresh ledger with a few clock ticks,
+then in the same run:
+
+1. baseline: a plain consumer reads every ledger topic from the beginning and
+   decodes every message (`contract.codec.decode`), nothing else;
+2. replay: `replay.replayer.replay` into a scratch schema: the same reading, merged
+   in broker-time order, the rules engine, and the projection into PostgreSQL.
+
+Prints both rates (events/s), their ratio and the peak RSS.
+
+Run: `.venv/bin/python bench/bench_replay.py [--listings N]` (the stack must be up).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import psycopg
+
+from contract.codec import decode
+from processors.clock import publish_ticks
+from producers.generate import generate_files
+from producers.publish import publish_files
+from replay.replayer import replay
+from shixin.settings import Settings
+from shixin.stack.topics import delete_topics, ensure_topics, prefixed_topics
+from shixin.topics import Topics
+
+TICKS = [
+    datetime(year, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai")) for year in (2020, 2027)
+]
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def consume_and_decode(settings: Settings) -> tuple[int, float]:
+    """Read and decode every ledger message once; (messages, seconds)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    topics = Topics.for_settings(settings)
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "group.id": f"{settings.topic_prefix}.bench-baseline",
+            "enable.auto.commit": False,
+            "enable.partition.eof": False,
+        }
+    )
+    assignment, total = [], 0
+    for topic in topics.ledger:
+        for partition in range(settings.topic_partitions):
+            low, high = consumer.get_watermark_offsets(
+                TopicPartition(topic, partition), timeout=30
+            )
+            total += high - low
+            assignment.append(TopicPartition(topic, partition, low))
+    started = time.perf_counter()
+    consumer.assign(assignment)
+    seen = 0
+    while seen < total:
+        for message in consumer.consume(1000, timeout=1.0):
+            if message.error() is None:
+                decode(message.value())
+                seen += 1
+    seconds = time.perf_counter() - started
+    consumer.close()
+    return seen, seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--listings", type=int, default=20_000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    settings = Settings(topic_prefix=f"bench-replay-{uuid.uuid4().hex[:8]}")
+    schema = settings.topic_prefix.replace("-", "_")
+    ensure_topics(settings)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp)
+            started = time.perf_counter()
+            generate_files(out, listings=args.listings, seed=args.seed)
+            print(f"generated in {time.perf_counter() - started:.1f}s")
+            started = time.perf_counter()
+            reports = publish_files(
+                [out / "listings.jsonl", out / "lifecycles.jsonl"], settings=settings
+            )
+            events = sum(r.events for r in reports)
+            print(
+                f"published {events:,} events in {time.perf_counter() - started:.1f}s"
+            )
+        for tick in TICKS:
+            publish_ticks(settings, tick)
+
+        messages, base_seconds = consume_and_decode(settings)
+        base_rate = messages / base_seconds
+        print(f"baseline consume+decode: {messages:,} messages in {base_seconds:.1f}s "
+              f"= {base_rate:,.0f} events/s")  # fmt: skip
+
+        stats = replay(settings, schema, fresh=True)
+        rate = stats.records / stats.seconds
+        print(f"replay into PostgreSQL: {stats.records:,} records in "
+              f"{stats.seconds:.1f}s = {rate:,.0f} events/s ({stats.applied:,} "
+              f"events applied incl. {stats.derived:,} derived)")  # fmt: skip
+        print(f"ratio replay/baseline: {rate / base_rate:.3f}")
+        print(f"peak RSS: {peak_rss_mib():,.0f} MiB")
+    finally:
+        delete_topics(settings, prefixed_topics(settings, f"{settings.topic_prefix}."))
+        with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
