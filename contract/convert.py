@@ -88,6 +88,11 @@ def listing_events(record: ListingIn, where: str = "listing") -> list[LedgerEven
     payload["entity_type"] = (
         "NATURAL_PERSON" if "*" in record.card_number else "LEGAL_PERSON"
     )
+    # The one field of `_synthetic` that is a fact of the entry, not ground truth:
+    # `published: false` marks an entry decided but not publishable (LC-038).
+    published = (record.synthetic or {}).get("published")
+    if isinstance(published, bool):
+        payload["published"] = published
     return [
         LedgerEvent(
             event_id=event_id(key, LISTING_RECORD_PUBLISHED, source),

@@ -338,6 +338,12 @@ def _fold_listing(key: Key, state: Mapping[str, Any] | None, f: Fact) -> dict[st
         if isinstance(term, Mapping) and term.get("expires"):
             s["term_expires"] = str(term["expires"])
         s["decided_at"], s["decision_event"] = at, f.event_id
+    elif t == "LISTING_RECORD_PUBLISHED" and p.get("published") is False:
+        # decided but not publishable: the record shows what would have been
+        # published; it is no publication (LC-038)
+        _apply_snapshot(s, p, f)
+        if s["state"] not in ENDED_STATES and s["state"] != RELISTED:
+            s["state"] = NOT_FOR_PUBLICATION
     elif t in ("LISTING_PUBLISHED", "LISTING_RECORD_PUBLISHED"):
         if t == "LISTING_RECORD_PUBLISHED":
             _apply_snapshot(s, p, f)

@@ -304,3 +304,26 @@ def test_a_fold_cache_across_batches_gives_identical_tables(
             assert digest(conn, pg_schema, table) == digest(conn, other, table), table
     finally:
         conn.execute(f'DROP SCHEMA IF EXISTS "{other}" CASCADE')
+
+
+def test_an_entry_decided_but_not_publishable_stays_off_the_public_list(
+    conn: psycopg.Connection, pg_schema: str, items: Any, lifecycles: Any
+) -> None:
+    project(conn, pg_schema, items, 500)
+
+    snapshot = [
+        e
+        for e, _ in items
+        if e.event_type == "LISTING_RECORD_PUBLISHED"
+        and e.payload.get("published") is False
+    ]
+    assert len(snapshot) == 1  # LC-038 in data/listings.jsonl
+    lc038 = listing_of(conn, lifecycles["LC-038"])
+    assert lc038["listing_id"] == snapshot[0].listing_id
+    assert lc038["publishable"] is False
+    assert lc038["state"] != "PUBLISHED"
+    shown = conn.execute(
+        "SELECT count(*) FROM public_listings WHERE listing_id = %s",
+        (lc038["listing_id"],),
+    ).fetchone()
+    assert shown == (0,)
