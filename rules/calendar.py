@@ -72,6 +72,9 @@ class _DayInfo:
     covered: bool  # False: weekend-only guess for a year no data covers
 
 
+_MEMO_LIMIT = 200_000
+
+
 class LegalCalendar:
     """Working days of one jurisdiction (national data plus its regional layer)."""
 
@@ -86,6 +89,9 @@ class LegalCalendar:
             for code, layer in (data.get("regions") or {}).items()
         }
         self._cache: dict[tuple[date, str], _DayInfo] = {}
+        # memos of whole computations (the inputs repeat: same start day and rule)
+        self._deadlines: dict[tuple[date, int, str, str], Deadline] = {}
+        self._between: dict[tuple[date, date, str], int] = {}
 
     def day(self, d: date, jurisdiction: str = "CN") -> _DayInfo:
         key = (d, jurisdiction)
@@ -130,6 +136,17 @@ class LegalCalendar:
         self, start: date, value: int, unit: str, jurisdiction: str = "CN"
     ) -> Deadline:
         """Last day of a period of `value` `unit`s that starts on `start`."""
+        key = (start, value, unit, jurisdiction)
+        deadline = self._deadlines.get(key)
+        if deadline is None:
+            if len(self._deadlines) >= _MEMO_LIMIT:
+                self._deadlines.clear()
+            deadline = self._deadlines[key] = self._add(
+                start, value, unit, jurisdiction
+            )
+        return deadline
+
+    def _add(self, start: date, value: int, unit: str, jurisdiction: str) -> Deadline:
         if value < 0:
             raise ValueError(f"period value {value!r} is negative; expected >= 0")
         if unit == CALENDAR_DAYS:
@@ -166,6 +183,15 @@ class LegalCalendar:
         self, start: date, end: date, jurisdiction: str = "CN"
     ) -> int:
         """Working days after `start` up to and including `end` (0 if end <= start)."""
+        key = (start, end, jurisdiction)
+        count = self._between.get(key)
+        if count is None:
+            if len(self._between) >= _MEMO_LIMIT:
+                self._between.clear()  # bounded: a long-running worker sees many pairs
+            count = self._between[key] = self._count_between(start, end, jurisdiction)
+        return count
+
+    def _count_between(self, start: date, end: date, jurisdiction: str) -> int:
         count = 0
         d = start + _ONE_DAY
         while d <= end:

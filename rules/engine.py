@@ -15,9 +15,10 @@ host time zone: local dates are Asia/Shanghai, overdue is decided by clock ticks
 from __future__ import annotations
 
 import bisect
+import hashlib
 import logging
 import uuid
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
@@ -34,11 +35,6 @@ from contract.derived import (
     OVERDUE,
     SANCTION_STATE_CHANGED,
     VIOLATION,
-    DeadlineMet,
-    DeadlineOpened,
-    DeadlineViolated,
-    Obligation,
-    SanctionStateChanged,
 )
 from contract.event import Actor, LedgerEvent
 from rules.calendar import SHANGHAI, LegalCalendar, add_months, default_calendar
@@ -133,8 +129,14 @@ def _end_of_day(d: date) -> int:
     )
 
 
+@lru_cache(maxsize=262_144)
 def _instant(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
+
+
+@lru_cache(maxsize=65_536)
+def _iso_date(text: str) -> date:
+    return date.fromisoformat(text)
 
 
 def _jurisdiction(value: str) -> str:
@@ -287,7 +289,7 @@ def next_due(state: ListingState) -> datetime | None:
             continue
         if ob["state_violation"] is not None:
             continue
-        due_at = _end_of_day(date.fromisoformat(ob["due"]))
+        due_at = _end_of_day(_iso_date(ob["due"]))
         if now is not None and now >= due_at:
             continue  # already overdue at the latest tick: decided already
         if earliest is None or due_at < earliest:
@@ -305,7 +307,10 @@ def has_open(state: ListingState) -> bool:
 
 def _compact(event: LedgerEvent) -> CompactEvent:
     payload = event.payload or {}
-    kept = {k: _plain(payload[k]) for k in KEPT_PAYLOAD_KEYS if k in payload}
+    kept = {}
+    for k, v in payload.items():
+        if k in _KEPT:
+            kept[k] = v if v is None or type(v) in _PLAIN else _plain(v)
     term = payload.get("listing_term")
     if isinstance(term, dict):
         kept["term_years"] = term.get("years")
@@ -319,6 +324,10 @@ def _compact(event: LedgerEvent) -> CompactEvent:
         event.actor.code,
         kept,
     ]
+
+
+_KEPT = frozenset(KEPT_PAYLOAD_KEYS)
+_PLAIN = (str, int, bool, float)
 
 
 def _plain(value: Any) -> Any:
@@ -795,14 +804,14 @@ def _obligation_verdict(
             return NO_NUMERIC_DEADLINE
         if ob["due"] is None:
             return COMPLIANT
-        on_time = _local_date(ob["answer_ts"]) <= date.fromisoformat(ob["due"])
+        on_time = _local_date(ob["answer_ts"]) <= _iso_date(ob["due"])
         if party:
             return IN_TIME if on_time else OUT_OF_TIME
         return COMPLIANT if on_time else VIOLATION
     if (
         ob["due"] is not None
         and now is not None
-        and now >= _end_of_day(date.fromisoformat(ob["due"]))
+        and now >= _end_of_day(_iso_date(ob["due"]))
     ):
         if party or not rule.answer_required:
             return None  # a party's window lapsed: no violation, nothing to answer
@@ -1127,36 +1136,39 @@ def _redeliver(
     return list(unique.values())
 
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+# Payloads are built as dicts straight away, with exactly the fields (and field
+# order) of the contract.derived dataclasses: what `dataclasses.asdict` would give,
+# without the dataclass and the copy (tests check the keys against the dataclasses).
 
 
-def _field_names(cls: type) -> tuple[str, ...]:
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
-    return names
+def _uuid5(name: str) -> str:
+    """`str(uuid.uuid5(_NAMESPACE, name))`, from a copied SHA-1 namespace state."""
+    digest = _NAMESPACE_SHA1.copy()
+    digest.update(name.encode())
+    h = digest.hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
-def _as_dict(obj: Any) -> dict[str, Any]:
-    """`dataclasses.asdict` without deep copies (the values are immutable)."""
-    out: dict[str, Any] = {}
-    for name in _field_names(type(obj)):
-        value = getattr(obj, name)
-        out[name] = _as_dict(value) if hasattr(value, "__dataclass_fields__") else value
-    return out
+_NAMESPACE_SHA1 = hashlib.sha1(_NAMESPACE.bytes, usedforsecurity=False)
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 
 
 def _derived(
-    state: ListingState, cause: LedgerEvent, etype: str, key: str, ts: int, payload: Any
+    state: ListingState,
+    cause: LedgerEvent,
+    etype: str,
+    key: str,
+    ts: int,
+    payload: dict[str, Any],
 ) -> LedgerEvent:
     return LedgerEvent(
-        event_id=str(uuid.uuid5(_NAMESPACE, f"{cause.event_id}|{etype}|{key}")),
+        event_id=_uuid5(f"{cause.event_id}|{etype}|{key}"),
         event_type=etype,
         listing_id=state.listing_id,
         occurred_at=_instant(ts),
         actor=LEDGER_ACTOR,
         jurisdiction=state.jurisdiction,
-        payload=_as_dict(payload),
+        payload=payload,
         causation_id=cause.event_id,
         correlation_id=cause.correlation_id,
     )
@@ -1164,31 +1176,69 @@ def _derived(
 
 def _obligation(
     state: ListingState, ob: dict[str, Any], bound: BoundRule
-) -> Obligation:
+) -> dict[str, Any]:
+    """The `Obligation` payload of an obligation (or act check)."""
     rule = bound.rule
-    due = date.fromisoformat(ob["due"]) if ob["due"] else None
-    return Obligation(
-        obligation_id=ob.get("oid")
+    due = _iso_date(ob["due"]) if ob["due"] else None
+    deadline = rule.limit is not None and rule.kind == "DEADLINE"
+    return {
+        "obligation_id": ob.get("oid")
         or f"{state.listing_id}|{rule.id}|{ob['trigger']}"
         + (f"|{ob['measure']}" if ob["measure"] else ""),
-        rule_id=rule.id,
-        rule_source=ob["source"],
-        policy_version=bound.policy_version,
-        obligor=rule.obligor,
-        responsible_kind=rule.responsible,
-        responsible_code=ob["resp_code"],
-        trigger_event=ob["trigger"],
-        triggered_at=_instant(ob["ts"]),
-        limit_value=rule.limit.value
-        if rule.limit and rule.kind == "DEADLINE"
-        else None,
-        limit_unit=rule.limit.unit if rule.limit and rule.kind == "DEADLINE" else None,
-        due_date=due,
-        due_at=_instant(_end_of_day(due)) if due else None,
-        provisional=ob["prov"],
-        calendar_version=ob["cal"],
-        why=rule.why,
-    )
+        "rule_id": rule.id,
+        "rule_source": ob["source"],
+        "policy_version": bound.policy_version,
+        "obligor": rule.obligor,
+        "responsible_kind": rule.responsible,
+        "responsible_code": ob["resp_code"],
+        "trigger_event": ob["trigger"],
+        "triggered_at": _instant(ob["ts"]),
+        "limit_value": rule.limit.value if deadline and rule.limit else None,
+        "limit_unit": rule.limit.unit if deadline and rule.limit else None,
+        "due_date": due,
+        "due_at": _instant(_end_of_day(due)) if due else None,
+        "provisional": ob["prov"],
+        "calendar_version": ob["cal"],
+        "why": rule.why,
+    }
+
+
+def _met(
+    obligation: dict[str, Any],
+    response: str,
+    answered_ts: int,
+    verdict: str,
+    elapsed: tuple[int | None, int | None] = (None, None),
+) -> dict[str, Any]:
+    """A `DeadlineMet` payload."""
+    return {
+        "obligation": obligation,
+        "response_event": response,
+        "answered_at": _instant(answered_ts),
+        "verdict": verdict,
+        "late": verdict in _VIOLATING,
+        "elapsed_calendar_days": elapsed[0],
+        "elapsed_working_days": elapsed[1],
+    }
+
+
+def _violated(
+    obligation: dict[str, Any],
+    verdict: str,
+    detected: str,
+    response: str | None,
+    actual: date | None,
+    reason: str,
+) -> dict[str, Any]:
+    """A `DeadlineViolated` payload."""
+    return {
+        "obligation": obligation,
+        "verdict": verdict,
+        "detected_by": detected,
+        "response_event": response,
+        "actual_date": actual,
+        "reason": reason,
+    }
 
 
 def _opened_event(
@@ -1198,7 +1248,7 @@ def _opened_event(
     ob: dict[str, Any],
     bound: BoundRule,
 ) -> LedgerEvent:
-    payload = DeadlineOpened(_obligation(state, ob, bound))
+    payload = {"obligation": _obligation(state, ob, bound)}
     return _derived(state, cause, DEADLINE_OPENED, oid, ob["ts"], payload)
 
 
@@ -1221,17 +1271,18 @@ def _violation_event(
         reason = f"{rule.id}: due {ob['due']}, no answer by the clock tick"
     ts = act_ts if act_ts is not None else ob["ts"]
     who = f"{rule.responsible} {ob['resp_code'] or ''}"
-    payload = DeadlineViolated(
-        obligation=_obligation(state, ob, bound),
-        verdict=verdict,
-        detected_by=detected,
-        response_event=response,
-        actual_date=_local_date(ts)
+    obligation = _obligation(state, ob, bound)
+    payload = _violated(
+        obligation,
+        verdict,
+        detected,
+        response,
+        _local_date(ts)
         if response is not None
         else (_local_date(now) if now else None),
-        reason=f"{reason}; responsible {who}".rstrip(),
+        f"{reason}; responsible {who}".rstrip(),
     )
-    oid = payload.obligation.obligation_id
+    oid = obligation["obligation_id"]
     return _derived(state, cause, DEADLINE_VIOLATED, oid, ts, payload)
 
 
@@ -1244,18 +1295,13 @@ def _met_event(
     calendar: LegalCalendar,
 ) -> LedgerEvent:
     start, end = _local_date(ob["ts"]), _local_date(ob["answer_ts"])
-    payload = DeadlineMet(
-        obligation=_obligation(state, ob, bound),
-        response_event=ob["answer"],
-        answered_at=_instant(ob["answer_ts"]),
-        verdict=verdict,
-        late=verdict in _VIOLATING,
-        elapsed_calendar_days=(end - start).days,
-        elapsed_working_days=calendar.working_days_between(
-            start, end, state.jurisdiction
-        ),
+    elapsed = (
+        (end - start).days,
+        calendar.working_days_between(start, end, state.jurisdiction),
     )
-    key = f"{payload.obligation.obligation_id}|{verdict}|{ob['answer']}"
+    obligation = _obligation(state, ob, bound)
+    payload = _met(obligation, ob["answer"], ob["answer_ts"], verdict, elapsed)
+    key = f"{obligation['obligation_id']}|{verdict}|{ob['answer']}"
     return _derived(state, cause, DEADLINE_MET, key, ob["answer_ts"], payload)
 
 
@@ -1268,16 +1314,9 @@ def _withdrawal_event(
 ) -> LedgerEvent:
     """DeadlineMet COMPLIANT withdrawing what a re-fold showed was not owed."""
     _, ts, response = slot[:3]
-    payload = DeadlineMet(
-        obligation=_obligation(state, ob, bound),
-        response_event=response,
-        answered_at=_instant(ts),
-        verdict=COMPLIANT,
-        late=False,
-        elapsed_calendar_days=None,
-        elapsed_working_days=None,
-    )
-    key = f"{payload.obligation.obligation_id}|{WITHDRAWN}"
+    obligation = _obligation(state, ob, bound)
+    payload = _met(obligation, response, ts, COMPLIANT)
+    key = f"{obligation['obligation_id']}|{WITHDRAWN}"
     return _derived(state, cause, DEADLINE_MET, key, ts, payload)
 
 
@@ -1287,7 +1326,7 @@ def _act_obligation(
     trigger: str,
     response: str | None,
     ts: int,
-) -> Obligation:
+) -> dict[str, Any]:
     """The obligation of an act check: one per (rule, trigger, responding act)."""
     ob = {
         "oid": f"{state.listing_id}|{bound.id}|{trigger}"
@@ -1309,25 +1348,17 @@ def _act_event(
 ) -> LedgerEvent:
     rule = bound.rule
     obligation = _act_obligation(state, bound, ac["trigger"], ac["response"], ac["ts"])
-    key = f"{obligation.obligation_id}|{ac['response']}|{ac['verdict']}"
+    key = f"{obligation['obligation_id']}|{ac['response']}|{ac['verdict']}"
     if ac["verdict"] == COMPLIANT:
-        met = DeadlineMet(
-            obligation,
-            ac["response"] or ac["trigger"],
-            _instant(ac["ts"]),
-            COMPLIANT,
-            False,
-            None,
-            None,
-        )
+        met = _met(obligation, ac["response"] or ac["trigger"], ac["ts"], COMPLIANT)
         return _derived(state, cause, DEADLINE_MET, key, ac["ts"], met)
-    violated = DeadlineViolated(
-        obligation=obligation,
-        verdict=ac["verdict"],
-        detected_by="STATE",
-        response_event=ac["response"],
-        actual_date=_local_date(ac["ts"]),
-        reason=f"{rule.id}: {ac['reason']}",
+    violated = _violated(
+        obligation,
+        ac["verdict"],
+        "STATE",
+        ac["response"],
+        _local_date(ac["ts"]),
+        f"{rule.id}: {ac['reason']}",
     )
     return _derived(state, cause, DEADLINE_VIOLATED, key, ac["ts"], violated)
 
@@ -1338,10 +1369,8 @@ def _act_withdrawal_event(
     """DeadlineMet COMPLIANT for an act check a re-fold removed (`A|` slot)."""
     _, _, ts, _, trigger, response, withdrawn_ts, by = slot
     obligation = _act_obligation(state, bound, trigger, response, ts)
-    met = DeadlineMet(
-        obligation, by, _instant(withdrawn_ts), COMPLIANT, False, None, None
-    )
-    key = f"{obligation.obligation_id}|{WITHDRAWN}"
+    met = _met(obligation, by, withdrawn_ts, COMPLIANT)
+    key = f"{obligation['obligation_id']}|{WITHDRAWN}"
     return _derived(state, cause, DEADLINE_MET, key, withdrawn_ts, met)
 
 
@@ -1349,17 +1378,17 @@ def _sanction_event(
     state: ListingState, cause: LedgerEvent, change: list[Any], key: str
 ) -> LedgerEvent:
     measure, agency, new, previous, ts, src, reason, basis, until = change
-    payload = SanctionStateChanged(
-        agency=agency or measure.split(".", 1)[0],
-        measure_code=measure,
-        state=new,
-        previous_state=previous,
-        since=_instant(ts),
-        reason=reason,
-        legal_basis=basis,
-        retained_until=date.fromisoformat(until) if until else None,
-        trigger_event=src,
-    )
+    payload = {
+        "agency": agency or measure.split(".", 1)[0],
+        "measure_code": measure,
+        "state": new,
+        "previous_state": previous,
+        "since": _instant(ts),
+        "reason": reason,
+        "legal_basis": basis,
+        "retained_until": _iso_date(until) if until else None,
+        "trigger_event": src,
+    }
     return _derived(state, cause, SANCTION_STATE_CHANGED, key, ts, payload)
 
 
@@ -1387,7 +1416,7 @@ def _check_row(
         response_event=ob["answer"]
         or (ob["state_violation"][0] if ob["state_violation"] else None),
         verdict=verdict,
-        deadline=date.fromisoformat(ob["due"]) if ob["due"] else None,
+        deadline=_iso_date(ob["due"]) if ob["due"] else None,
         limit_value=rule.limit.value if rule.limit else None,
         limit_unit=rule.limit.unit if rule.limit else None,
         obligor=rule.obligor,

@@ -238,3 +238,32 @@ def test_next_due_is_the_earliest_running_deadline() -> None:
     state, _ = advance(state, late, cause=tick("L9", "CN-11", late))
     after = next_due(state)
     assert after is None or after > late
+
+
+def test_payloads_have_exactly_the_contract_fields() -> None:
+    from dataclasses import fields
+
+    from contract.derived import (
+        DeadlineMet,
+        DeadlineOpened,
+        DeadlineViolated,
+        Obligation,
+        SanctionStateChanged,
+    )
+
+    expected = {
+        DEADLINE_OPENED: DeadlineOpened,
+        DEADLINE_MET: DeadlineMet,
+        DEADLINE_VIOLATED: DeadlineViolated,
+        SANCTION_STATE_CHANGED: SanctionStateChanged,
+    }
+    obligation = [f.name for f in fields(Obligation)]
+    seen = set()
+    for record in RECORDS:
+        _, derived = _run(_by_kind("AGENCY")(adapter_events(record)))
+        for d in derived:
+            assert list(d.payload) == [f.name for f in fields(expected[d.event_type])]
+            if "obligation" in d.payload:
+                assert list(d.payload["obligation"]) == obligation
+            seen.add(d.event_type)
+    assert seen == set(expected)
