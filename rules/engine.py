@@ -108,12 +108,17 @@ class Check:
 # --- time ---------------------------------------------------------------------
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
+
+
 def _epoch(instant: datetime) -> int:
+    """Whole epoch seconds of an aware instant (floored)."""
     if instant.tzinfo is None:
         raise RulesError(
             f"instant {instant.isoformat()!r} has no time zone; expected aware"
         )
-    return int(instant.timestamp())
+    return (instant - _EPOCH) // _SECOND
 
 
 @lru_cache(maxsize=262_144)
@@ -376,8 +381,9 @@ def _fold_event(
     for bound, match in policy.by_answer.get(etype, ()):
         if not match.accepts(payload):
             continue
+        rule_id = bound.rule.id
         for oid, ob in fold["obligations"].items():
-            if ob["rule"] != bound.id or ob["answer"] is not None:
+            if ob["rule"] != rule_id or ob["answer"] is not None:
                 continue
             if match.same_measure and payload.get("measure_code") != ob["measure"]:
                 continue
