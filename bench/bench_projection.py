@@ -16,7 +16,7 @@ import statistics
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -38,7 +38,9 @@ WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
 def resident_id(i: int) -> str:
-    body = f"350203{1950 + i % 50:04d}{1 + i % 12:02d}{1 + i % 28:02d}{i % 1000:03d}"
+    """A distinct valid resident ID per i < 18,000,000 (birth date, then sequence)."""
+    born = date(1950, 1, 1) + timedelta(days=(i // 1000) % 18_000)
+    body = f"350203{born:%Y%m%d}{i % 1000:03d}"
     check_char = "10X98765432"[
         sum(int(c) * w for c, w in zip(body, WEIGHTS, strict=True)) % 11
     ]
@@ -180,10 +182,10 @@ def check_latency(
             if i % 10 == 9:  # an organisation whose legal representative is a person
                 uscc = f"91350203MA{i:07d}X"  # check character not needed here
                 copy.write_row((f"L{i:08d}", uscc, uscc[8:17], uscc, "LEGAL_PERSON",
-                                f"公司{i}", resident_id(i * 7919), "PUBLISHED", "e",
+                                f"公司{i}", resident_id(i + 1), "PUBLISHED", "e",
                                 START, START, "t", 0, i, "{}"))  # fmt: skip
                 continue
-            rid = resident_id(i * 7919)
+            rid = resident_id(i)
             copy.write_row((f"L{i:08d}", rid, None, masked(rid), "NATURAL_PERSON",
                             f"债务人{i}", None, "PUBLISHED", "e", START, START, "t", 0,
                             i, "{}"))  # fmt: skip
@@ -210,7 +212,7 @@ def check_latency(
     )
 
     rng = random.Random(1)
-    subjects = [resident_id(rng.randrange(n_listings) * 7919) for _ in range(lookups)]
+    subjects = [resident_id(rng.randrange(n_listings)) for _ in range(lookups)]
     client: list[float] = []
     hits = 0
     for subject in subjects:
