@@ -138,3 +138,105 @@ def ensure_changelogs(
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 raise StartupError(f"cannot create changelog {name!r}: {exc}") from exc
         logger.debug("created changelog topic=%s partitions=%d", name, partitions)
+
+
+def committed_offsets(
+    settings: Settings, group: str, partitions: Sequence[tuple[str, int]]
+) -> dict[tuple[str, int], int | None]:
+    """The offsets `group` has committed for `partitions` (None: never committed).
+
+    Read with the admin API (no consumer joins the group), so a worker can learn at
+    assignment where its partitions were left without touching faust internals.
+    """
+    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+    from confluent_kafka.admin import AdminClient
+
+    if not partitions:
+        return {}
+    # log_level 4: librdkafka's info lines (purged background events) are noise
+    admin = AdminClient(
+        {"bootstrap.servers": settings.bootstrap_servers, "log_level": 4}
+    )
+    request = ConsumerGroupTopicPartitions(
+        group, [TopicPartition(topic, partition) for topic, partition in partitions]
+    )
+    futures = admin.list_consumer_group_offsets([request], request_timeout=TIMEOUT)
+    found: dict[tuple[str, int], int | None] = dict.fromkeys(partitions)
+    try:
+        result = futures[group].result()
+    except Exception as exc:
+        raise StartupError(
+            f"cannot read the committed offsets of group {group!r}: {exc}"
+        ) from exc
+    for tp in result.topic_partitions:
+        if tp.error is not None:
+            raise StartupError(
+                f"committed offset of group {group!r} for {tp.topic}/{tp.partition}: "
+                f"{tp.error}"
+            )
+        found[(tp.topic, tp.partition)] = tp.offset if tp.offset >= 0 else None
+    return found
+
+
+def commit_log_starts(settings: Settings, group: str, topics: Sequence[str]) -> int:
+    """Commit the log start offset for every partition of `topics` that `group`
+    never committed; returns how many were committed.
+
+    Same position as `auto.offset.reset=earliest`, but explicit: faust seeks back to
+    committed offsets after table recovery, and records it fetched and dropped before
+    are lost for a partition without one. Only possible while the group has no
+    members; when another worker runs, this is skipped with a warning.
+    """
+    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+    from confluent_kafka.admin import AdminClient
+
+    partitions = sorted(end_offsets(settings, topics))
+    committed = committed_offsets(settings, group, partitions)
+    never = [key for key, offset in committed.items() if offset is None]
+    if not never:
+        return 0
+    starts = log_starts(settings, never)
+    admin = AdminClient(
+        {"bootstrap.servers": settings.bootstrap_servers, "log_level": 4}
+    )
+    request = ConsumerGroupTopicPartitions(
+        group, [TopicPartition(topic, p, starts[(topic, p)]) for topic, p in never]
+    )
+    futures = admin.alter_consumer_group_offsets([request], request_timeout=TIMEOUT)
+    try:
+        futures[group].result()
+    except Exception as exc:  # e.g. the group has members: they committed already
+        logger.warning(
+            "cannot commit log starts group=%s partitions=%d error=%s",
+            group,
+            len(never),
+            exc,
+        )
+        return 0
+    logger.info("committed log starts group=%s partitions=%d", group, len(never))
+    return len(never)
+
+
+def log_starts(
+    settings: Settings, partitions: Sequence[tuple[str, int]]
+) -> dict[tuple[str, int], int]:
+    """The first offset still in the log of each partition."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "group.id": "shixin-processors-end-offsets",
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        starts: dict[tuple[str, int], int] = {}
+        for topic, partition in partitions:
+            low, _high = consumer.get_watermark_offsets(
+                TopicPartition(topic, partition), timeout=TIMEOUT
+            )
+            starts[(topic, partition)] = low
+        return starts
+    finally:
+        consumer.close()

@@ -47,7 +47,13 @@ import mode
 from faust.streams import _current_event
 from faust.types import TP
 
-from processors.checks import check_copartitioned, end_offsets, ensure_changelogs
+from processors.checks import (
+    check_copartitioned,
+    commit_log_starts,
+    committed_offsets,
+    end_offsets,
+    ensure_changelogs,
+)
 from processors.clock import tick_messages
 from processors.core import Engine, Processor, Record
 from processors.metrics import Metrics
@@ -94,6 +100,13 @@ class ProcessorWorker:
         self._lock = asyncio.Lock()
         self._pending: dict[int, deque[tuple[Any, Record]]] = defaultdict(deque)
         self._seen: dict[tuple[str, int], datetime] = {}
+        # where each assigned input partition stood at assignment (committed offset,
+        # else the log start): nothing before it can still arrive
+        self._floor: dict[tuple[str, int], int] = {}
+        self._received: dict[tuple[str, int], int] = {}  # next offset not yet seen
+        # partition -> (clock highwater, highwaters of the other ledger topics) read
+        # in that order: valid for every tick below that clock highwater
+        self._confirmed: dict[int, tuple[int, dict[TP, int]]] = {}
         self._stream: Any = None
         self.app = self._build_app()
 
@@ -161,6 +174,8 @@ class ProcessorWorker:
             self._stream = manual = cast(Any, stream).noack()
             async for event in manual.events():
                 record = _record(event.message)
+                if self._redelivered(record):
+                    continue
                 async with self._lock:
                     if record.topic == clock_topic:
                         self._pending[record.partition].append((event, record))
@@ -175,6 +190,8 @@ class ProcessorWorker:
         async def on_assigned(sender: Any, assigned: set[TP], **kwargs: Any) -> None:
             self.processor.forget_partitions()
             self._recovered_logged = False
+            self._confirmed.clear()
+            await self._read_floors(assigned)
             numbers = sorted(
                 {tp.partition for tp in assigned if tp.topic == clock_topic}
             )
@@ -185,6 +202,8 @@ class ProcessorWorker:
             for tp in revoked:
                 self.positions.pop((tp.topic, tp.partition), None)
                 self._seen.pop((tp.topic, tp.partition), None)
+                self._floor.pop((tp.topic, tp.partition), None)
+                self._received.pop((tp.topic, tp.partition), None)
                 if tp.topic == clock_topic:
                     # never acked, so redelivered to whoever gets the partition
                     self._pending.pop(tp.partition, None)
@@ -211,6 +230,24 @@ class ProcessorWorker:
 
         return app
 
+    def _redelivered(self, record: Record) -> bool:
+        """Whether this assignment already received `record` (processed it, or
+        holds it as a tick): faust seeks back to the committed offsets when table
+        recovery ends, so what it delivered before comes again."""
+        key = (record.topic, record.partition)
+        expected = self._received.get(key, self._floor.get(key, 0))
+        if record.offset < expected:
+            logger.debug(
+                "skipped redelivered topic=%s partition=%d offset=%d next=%d",
+                record.topic,
+                record.partition,
+                record.offset,
+                expected,
+            )
+            return True
+        self._received[key] = record.offset + 1
+        return False
+
     async def _emit(self, record: Record) -> None:
         """Hand one message to the core and produce what it returns."""
         for out in self.processor.handle(record):
@@ -231,7 +268,7 @@ class ProcessorWorker:
         queue = self._pending.get(partition)
         while queue:
             event, record = queue[0]
-            if not await self._others_past(partition, record.broker_time):
+            if not await self._others_past(partition, record):
                 return
             queue.popleft()
             # table writes go to the changelog partition of the current event
@@ -243,15 +280,22 @@ class ProcessorWorker:
             assert self._stream is not None
             await self._stream.ack(event)
 
-    async def _others_past(self, partition: int, instant: datetime) -> bool:
+    async def _others_past(self, partition: int, tick: Record) -> bool:
         """Whether the court, agency and publisher partitions hold nothing unread
-        that the broker appended before `instant`."""
+        that the broker appended before the tick `tick`.
+
+        A partition consumed past the tick's broker time is done. Otherwise it is
+        done when its position reached a highwater read after the tick was
+        appended: the clock partition's highwater is read first, then the others',
+        so one such read vouches for every tick below that clock highwater (a
+        backlog of ticks costs one round trip, not one per tick).
+        """
         unsure: list[TP] = []
         for topic in self.topics.ledger:
             if topic == self.topics.clock:
                 continue
             seen = self._seen.get((topic, partition))
-            if seen is not None and seen >= instant:
+            if seen is not None and seen >= tick.broker_time:
                 continue
             tp = TP(topic, partition)
             if self._highwater(tp) > self._position(tp):
@@ -259,12 +303,67 @@ class ProcessorWorker:
             unsure.append(tp)
         if not unsure:
             return True
-        fresh = await self.app.consumer.highwaters(*unsure)
-        return all(fresh.get(tp, 0) <= self._position(tp) for tp in unsure)
+        confirmed = self._confirmed.get(partition)
+        if confirmed is None or tick.offset >= confirmed[0]:
+            confirmed = await self._confirm(partition)
+        highwaters = confirmed[1]
+        return all(highwaters.get(tp, 0) <= self._position(tp) for tp in unsure)
+
+    async def _confirm(self, partition: int) -> tuple[int, dict[TP, int]]:
+        """Read the clock highwater of `partition`, then its other ledger topics'."""
+        consumer = self.app.consumer
+        clock_tp = TP(self.topics.clock, partition)
+        clock = (await consumer.highwaters(clock_tp)).get(clock_tp, 0)
+        others = [
+            TP(topic, partition)
+            for topic in self.topics.ledger
+            if topic != self.topics.clock
+        ]
+        fresh = dict(await consumer.highwaters(*others))
+        confirmed = (clock, fresh)
+        self._confirmed[partition] = confirmed
+        logger.debug(
+            "confirmed highwaters partition=%d clock=%d others=%s",
+            partition,
+            clock,
+            ",".join(str(fresh.get(tp, 0)) for tp in others),
+        )
+        return confirmed
 
     def _position(self, tp: TP) -> int:
-        done = self.positions.get((tp.topic, tp.partition))
-        return done if done is not None else (self._committed().get(tp) or 0)
+        """Next offset of `tp` still to process: what this worker processed, else
+        where the partition stood at assignment."""
+        key = (tp.topic, tp.partition)
+        done = self.positions.get(key)
+        floor = self._floor.get(key, 0)
+        return floor if done is None else max(done, floor)
+
+    async def _read_floors(self, assigned: set[TP]) -> None:
+        """Where every assigned input partition stands: its committed offset, or
+        the log start when the group never committed it (public admin API)."""
+        ledger = set(self.topics.ledger)
+        inputs = sorted(
+            (tp.topic, tp.partition) for tp in assigned if tp.topic in ledger
+        )
+        group = self.app.conf.id
+        loop = asyncio.get_running_loop()
+        committed = await loop.run_in_executor(
+            None, committed_offsets, self.settings, group, inputs
+        )
+        never = [
+            TP(topic, p) for (topic, p), offset in committed.items() if offset is None
+        ]
+        starts = dict(await self.app.consumer.earliest_offsets(*never)) if never else {}
+        for key, offset in committed.items():
+            if offset is None:
+                offset = starts.get(TP(*key), 0) or 0
+            self._floor[key] = offset
+        logger.info(
+            "read positions partitions=%d committed=%d never_committed=%d",
+            len(inputs),
+            len(inputs) - len(never),
+            len(never),
+        )
 
     def _highwater(self, tp: TP) -> int:
         try:
@@ -326,7 +425,7 @@ class ProcessorWorker:
         behind = []
         for tp in assigned:
             key = (tp.topic, tp.partition)
-            position = max(self.positions.get(key, 0), committed.get(tp) or 0)
+            position = max(self._position(tp), committed.get(tp) or 0)
             if position < self.ends.get(key, 0):
                 behind.append(tp)
         return behind
@@ -373,15 +472,23 @@ class ProcessorWorker:
                 continue
             if high is None:
                 continue
-            done = self.positions.get((tp.topic, tp.partition))
-            if done is None:
-                done = self._committed().get(tp) or 0
+            done = self._position(tp)
             lag[f"{tp.topic}/{tp.partition}"] = max(0, high - done)
         return lag
 
     def _report(self) -> None:
         lag = self.lag()
         self.metrics.log(lag)
+        held = {p: len(q) for p, q in sorted(self._pending.items()) if q}
+        if held:  # partition=count@first offset/broker time
+            logger.info(
+                "held ticks %s",
+                " ".join(
+                    f"p{p}={n}@{self._pending[p][0][1].offset}"
+                    f"/{self._pending[p][0][1].broker_time.isoformat()}"
+                    for p, n in held.items()
+                ),
+            )
         if self.options.metrics_file is not None:
             self.metrics.write(self.options.metrics_file, lag)
 
@@ -390,6 +497,10 @@ class ProcessorWorker:
         partitions = check_copartitioned(self.settings, self.topics.ledger)
         changelogs = [table.changelog_topic.get_topic_name() for table in self.tables]
         ensure_changelogs(self.settings, changelogs, partitions)
+        # faust drops records fetched when table recovery stops the flow and seeks
+        # back only to COMMITTED offsets: a partition the group never committed would
+        # lose them, so give every such partition its log start as committed offset
+        commit_log_starts(self.settings, self.app.conf.id, self.topics.ledger)
         if self.options.until_caught_up:
             self.ends = end_offsets(self.settings, self.topics.ledger)
         logger.info(
