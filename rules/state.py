@@ -161,7 +161,10 @@ def _emitted_from_v1(old: dict[str, str]) -> dict[str, Any]:
             verdict, _, answer = value.partition("|")
             new[key] = [None, verdict, answer]
             new[f"L|{rest}"] = "M"
-        elif kind == "A":
-            rule = rest.split("|", 1)[0]
-            new[key] = [None, value, 0, rule, None, None]
+        elif kind == "A":  # act key: rule | trigger | response ("None" if none)
+            rule, _, tail = rest.partition("|")
+            trigger, _, response = tail.rpartition("|")
+            new[key] = [None, value, 0, rule, trigger, None]
+            if response != "None":
+                new[key][5] = response
     return new

@@ -267,3 +267,31 @@ def test_payloads_have_exactly_the_contract_fields() -> None:
                 assert list(d.payload["obligation"]) == obligation
             seen.add(d.event_type)
     assert seen == set(expected)
+
+
+def test_version_1_state_is_read_and_emits_nothing_twice() -> None:
+    record = next(r for r in RECORDS if r["lifecycle_id"] == "LC-001")
+    events = adapter_events(record)
+    state, derived = _run(events[:-3])
+    old = json.loads(json.dumps(state.to_dict(), default=str))  # a stored copy
+    # what version 1 stored: a flag or signature per emitted outcome, no causes
+    v1: dict[str, str] = {}
+    for key, slot in old["emitted"].items():
+        kind, _, rest = key.partition("|")
+        if kind in ("S", "O"):
+            v1[key] = "1"
+        elif kind in ("V", "A"):
+            v1[key] = slot[1]
+        elif kind == "M":
+            v1[key] = f"{slot[1]}|{slot[2]}"
+    loaded = ListingState.from_dict({**old, "v": 1, "emitted": v1})
+    for event in events[:-3]:
+        loaded, again = apply(loaded, event)
+        assert again == [], event.event_id  # causes unknown: nothing re-emitted
+    emitted_after = 0
+    for event in events[-3:]:
+        state, out = apply(state, event)
+        loaded, out_v1 = apply(loaded, event)
+        assert out_v1 == out
+        emitted_after += len(out)
+    assert emitted_after > 0
