@@ -55,10 +55,13 @@ from enum import Enum
 from typing import Any
 
 from contract.derived import (
+    COMPLIANT,
     DEADLINE_MET,
     DEADLINE_OPENED,
     DEADLINE_VIOLATED,
     DERIVED_TYPES,
+    IN_TIME,
+    NO_NUMERIC_DEADLINE,
     SANCTION_STATE_CHANGED,
 )
 from contract.event import LedgerEvent, Position
@@ -280,9 +283,18 @@ def effective(kind: str, fact: Fact) -> str:
     return fact.occurred_at
 
 
+# At one effective instant an obligation's outcomes fold opened -> violated -> met, so
+# an answer the engine gives at the same instant as a violation (its withdrawal of a
+# violation that a later-arriving act disproved) comes after it.
+_OUTCOME_RANK = {DEADLINE_OPENED: 0, DEADLINE_VIOLATED: 1, DEADLINE_MET: 2}
+# Verdicts of an answer that clear a violation folded before it.
+_CLEARING = frozenset({COMPLIANT, IN_TIME, NO_NUMERIC_DEADLINE})
+
+
 def effective_key(kind: str, fact: Fact) -> tuple[Any, ...]:
     seq = fact.seq if fact.seq is not None else _NO_SEQ
-    return (effective(kind, fact), seq, *fact.know_key)
+    rank = _OUTCOME_RANK.get(fact.event_type, 0) if kind == OBLIGATION else 0
+    return (effective(kind, fact), rank, seq, *fact.know_key)
 
 
 # ---------------------------------------------------------------------------- folds
@@ -430,8 +442,12 @@ def _fold_obligation(state: Mapping[str, Any] | None, f: Fact) -> dict[str, Any]
     if s["obligation"] is None or f.event_type == DEADLINE_OPENED:
         s["obligation"] = dict(p["obligation"])
     if f.event_type == DEADLINE_OPENED:
+        if s["answer"] is not None or s["violation"] is not None:
+            # opened again: the engine found the earlier outcome no longer holds
+            s["answer"], s["violation"] = None, None
         s["opened_event"] = f.event_id
     elif f.event_type == DEADLINE_MET:
+        s["answer_after_violation"] = s["violation"] is not None
         s["answer"] = {
             "event_id": f.event_id,
             "response_event": p.get("response_event"),
@@ -442,6 +458,7 @@ def _fold_obligation(state: Mapping[str, Any] | None, f: Fact) -> dict[str, Any]
             "elapsed_working_days": p.get("elapsed_working_days"),
         }
     elif f.event_type == DEADLINE_VIOLATED:
+        s["answer_after_violation"] = False
         s["violation"] = {
             "event_id": f.event_id,
             "verdict": p.get("verdict"),
@@ -455,9 +472,17 @@ def _fold_obligation(state: Mapping[str, Any] | None, f: Fact) -> dict[str, Any]
 
 
 def _withdrawn(s: Mapping[str, Any]) -> bool:
-    """A tick-detected violation answered on time after all (a backdated answer)."""
+    """A violation the engine took back: a tick-detected one answered on time after
+    all (a backdated answer), or any violation followed, in effective order, by an
+    answer whose verdict is not a violation (an act check that a later-arriving,
+    earlier act made compliant)."""
     v, a = s["violation"], s["answer"]
-    return bool(v and a and v["detected_by"] == "TICK" and not a["late"])
+    if not (v and a):
+        return False
+    if v["detected_by"] == "TICK" and not a["late"]:
+        return True
+    return bool(s.get("answer_after_violation")) and a["verdict"] in _CLEARING
+
 
 
 def obligation_status(s: Mapping[str, Any]) -> str:

@@ -260,6 +260,44 @@ def test_an_unanswered_tick_violation_leaves_the_obligation_violated() -> None:
     )
 
 
+def _act_check_outcome(order: list[str], days: dict[str, int]) -> dict[str, Any]:
+    """Fold an act check's violation and compliant answer given in `order`."""
+    ob = obligation(limit_value=None, limit_unit=None, due_date=None, due_at=None)
+    payloads = {
+        DEADLINE_VIOLATED: {
+            "obligation": ob, "verdict": "VIOLATION", "detected_by": "STATE",
+            "response_event": "E20", "actual_date": "2020-01-10", "reason": "early",
+        },
+        DEADLINE_MET: {
+            "obligation": ob, "response_event": "E11", "answered_at": rows.iso(T0),
+            "verdict": "COMPLIANT", "late": False,
+        },
+    }  # fmt: skip
+    facts = [
+        fact(kind, days[kind], known, payloads[kind], actor=LEDGER)
+        for known, kind in enumerate(order, start=1)
+    ]
+    change = rows.full_history(rows.OBLIGATION, (ob["obligation_id"],), facts)
+    current = change.current("obligations")
+    assert current is not None
+    return dict(zip(COLUMNS["obligations"], current[0], strict=True))
+
+
+def test_an_act_check_violation_withdrawn_at_the_same_instant_is_met() -> None:
+    """The engine withdraws a violation that a later-arriving, earlier act
+    disproved with a compliant answer at the same effective instant."""
+    same = {DEADLINE_VIOLATED: 5, DEADLINE_MET: 5}
+    for order in ([DEADLINE_VIOLATED, DEADLINE_MET], [DEADLINE_MET, DEADLINE_VIOLATED]):
+        assert _act_check_outcome(order, same)["status"] == "MET"
+
+
+def test_an_act_check_violation_after_a_compliant_answer_stands() -> None:
+    later = {DEADLINE_MET: 3, DEADLINE_VIOLATED: 6}
+    assert _act_check_outcome([DEADLINE_MET, DEADLINE_VIOLATED], later)["status"] == (
+        "VIOLATED"
+    )
+
+
 @pytest.mark.parametrize(
     ("listing_state", "sanction_state", "basis", "until", "active"),
     [
