@@ -58,6 +58,7 @@ class Outgoing:
     value: bytes
     partition: int | None
     headers: Headers
+    event: LedgerEvent | None = None  # the derived event `value` encodes, if any
 
 
 class StateLike(Protocol):
@@ -253,6 +254,7 @@ class Processor:
                     value=self._encode(event),
                     partition=record.partition,
                     headers=headers,
+                    event=event,
                 )
             )
         return out

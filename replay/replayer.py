@@ -150,7 +150,7 @@ def replay(
 
     from contract import codec
     from projections.migrate import migrate
-    from projections.store import apply_batch
+    from projections.store import FoldCache, apply_batch
 
     if until is not None and until.tzinfo is None:
         raise ReplayError(f"--until {until.isoformat()} has no time zone")
@@ -231,16 +231,21 @@ def replay(
             )
 
             positions: Offsets = dict(begin)
+            cache = FoldCache()  # this replay is the scratch schema's only writer
             items: list[tuple[LedgerEvent, Position]] = []
             done_in_batch = 0
 
             def flush() -> None:
                 nonlocal items, done_in_batch
-                with conn.transaction():
-                    result = apply_batch(conn, schema, items)
-                    _save_checkpoint(
-                        conn, schema, positions, listings, open_index, clock
-                    )
+                try:
+                    with conn.transaction():
+                        result = apply_batch(conn, schema, items, cache)
+                        _save_checkpoint(
+                            conn, schema, positions, listings, open_index, clock
+                        )
+                except Exception:
+                    cache.clear()  # the batch did not commit: forget what it folded
+                    raise
                 conn.commit()
                 stats.applied += result.applied
                 stats.skipped += result.skipped
@@ -390,7 +395,9 @@ def _project(
     for message in outgoing:
         if message.topic == processor.topics.dead_letter:
             continue  # counted by the processor's metrics; never produced by a replay
-        out.append((decode(message.value), position))
+        # the event the live projector would decode from `message.value`
+        derived = message.event if message.event is not None else decode(message.value)
+        out.append((derived, position))
     return out
 
 
