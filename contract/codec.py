@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -155,18 +155,16 @@ def load_schema(path: Path) -> SchemaVersion:
     payload_fields = tuple(
         f["name"] for f in schema["fields"] if f["name"] not in ENVELOPE_FIELDS
     )
-    return SchemaVersion(
+    version = SchemaVersion(
         event_type=event_type,
         version=int(schema.get("version", 1)),
         path=path,
         schema=schema,
         parsed=parse_schema(schema),
-        writer=generate_writer(schema),
-        event_writer=generate_writer(schema, _EVENT_SOURCES),
-        read_record=generate_record_reader(schema),
-        read_event=generate_event_reader(
-            schema, event_type, drop_nulls=FAMILY_OF[event_type] != DERIVED
-        ),
+        writer=_unmade,
+        event_writer=_unmade,
+        read_record=_unmade,
+        read_event=_unmade,
         canonical=canonical,
         fingerprint=crc64_avro(canonical.encode("utf-8")),
         field_names=frozenset(f["name"] for f in schema["fields"]),
@@ -178,6 +176,45 @@ def load_schema(path: Path) -> SchemaVersion:
             if f["name"] in payload_fields
         ),
     )
+    # Generated on first use: a process uses few of the 4 x 58 writers and readers,
+    # and compiling them all took over a second of every short run.
+    _made_on_first_call(version, "writer", lambda: generate_writer(schema))
+    _made_on_first_call(
+        version, "event_writer", lambda: generate_writer(schema, _EVENT_SOURCES)
+    )
+    _made_on_first_call(version, "read_record", lambda: generate_record_reader(schema))
+    if version.field_names >= _ENVELOPE_SET:
+        _made_on_first_call(version, "read_event", lambda: _event_reader(schema))
+    else:
+        object.__setattr__(version, "read_event", None)  # read through a record
+    return version
+
+
+def _event_reader(schema: dict[str, Any]) -> ReadEvent:
+    event_type = schema["event_type"]
+    drop_nulls = FAMILY_OF[event_type] != DERIVED
+    reader = generate_event_reader(schema, event_type, drop_nulls=drop_nulls)
+    if reader is None:
+        raise AssertionError(f"no event reader for a schema of {event_type}")
+    return reader
+
+
+def _unmade(*args: Any) -> Any:
+    raise AssertionError("generated code used before it was set")
+
+
+def _made_on_first_call(
+    version: SchemaVersion, name: str, make: Callable[[], Callable[..., Any]]
+) -> None:
+    """Set `version.<name>` to a stub that generates the code, puts it in its place
+    and runs it; later calls go straight to the generated code."""
+
+    def first_call(*args: Any) -> Any:
+        made = make()
+        object.__setattr__(version, name, made)
+        return made(*args)
+
+    object.__setattr__(version, name, first_call)
 
 
 def _schema_files(root: Path) -> Iterator[Path]:

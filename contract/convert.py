@@ -197,6 +197,7 @@ def lifecycle_events(
     )
 
     type_of = {e.event_id: e.type for e in record.events}
+    jurisdiction = record.jurisdiction
     events = [identity]
     for event, payload in zip(record.events, payloads, strict=True):
         refers_to = payload.get("refers_to")
@@ -205,19 +206,22 @@ def lifecycle_events(
             if refers_to in type_of
             else None
         )
+        actor = event.actor
+        source = event.event_id
+        # Positional, in LedgerEvent's field order (this runs once per event).
         events.append(
             LedgerEvent(
-                event_id=event_id(key, event.type, event.event_id),
-                event_type=event.type,
-                listing_id=key,
-                occurred_at=event.at,
-                actor=_actor(event.actor.kind, event.actor.code, event.actor.name),
-                jurisdiction=record.jurisdiction,
-                payload=payload,
-                source_event_id=event.event_id,
-                seq=event.seq,
-                correlation_id=correlation,
-                causation_id=cause,
+                event_id(key, event.type, source),  # event_id
+                event.type,  # event_type
+                key,  # listing_id
+                event.at,  # occurred_at
+                _actor(actor.kind, actor.code, actor.name),
+                jurisdiction,
+                payload,
+                source,  # source_event_id
+                event.seq,
+                correlation,  # correlation_id
+                cause,  # causation_id
             )
         )
     return events

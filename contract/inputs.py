@@ -29,6 +29,8 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     field_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -151,6 +153,14 @@ def _date(value: Any) -> date:
 
 
 def _instant(value: Any) -> datetime:
+    if type(value) is str and "T" in value:
+        # The usual case, checked with no further calls.
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            parsed = None
+        if parsed is not None and parsed.utcoffset() is not None:
+            return parsed
     if isinstance(value, str) and "T" in value:
         try:
             value = datetime.fromisoformat(value)
@@ -393,6 +403,28 @@ class DebtorIn(BaseModel):
         return value
 
 
+_ACTORS: dict[tuple[tuple[Any, Any], ...], ActorIn] = {}  # valid actor dicts
+_ACTORS_LIMIT = 4096
+
+
+def _known_actor(value: Any, validate: ValidatorFunctionWrapHandler) -> ActorIn:
+    """An actor said before by an earlier event is the same valid (frozen) `ActorIn`:
+    actors repeat from event to event. Anything else is validated as usual."""
+    if type(value) is not dict:
+        return validate(value)  # type: ignore[no-any-return]
+    try:
+        key = tuple(value.items())
+        actor = _ACTORS.get(key)
+    except TypeError:  # an unhashable value: validation names it
+        return validate(value)  # type: ignore[no-any-return]
+    if actor is None:
+        actor = validate(value)
+        if len(_ACTORS) >= _ACTORS_LIMIT:
+            _ACTORS.clear()
+        _ACTORS[key] = actor
+    return actor
+
+
 class EventIn(BaseModel):
     model_config = _STRICT
 
@@ -400,7 +432,7 @@ class EventIn(BaseModel):
     event_id: Text
     type: Literal[tuple(sorted(LIFECYCLE_TYPES))]  # type: ignore[valid-type]
     at: Instant
-    actor: ActorIn
+    actor: Annotated[ActorIn, WrapValidator(_known_actor)]
     payload: dict[str, Any]
 
 

@@ -134,6 +134,7 @@ def publish_file(
     topics = Topics.for_settings(settings)
     report = FileReport(path)
     seen: set[int] = set()
+    by_topic: dict[str, int] = {}  # into report.by_topic at the end
     producing = publisher is not None
     started = time.perf_counter()
     logger.info("publishing file=%s all_or_nothing=%s", path, all_or_nothing)
@@ -151,15 +152,19 @@ def publish_file(
                     rejects.write(problem)
                 if all_or_nothing:
                     producing = False  # the transaction will be aborted
+            publish_to = (
+                publisher.publish_to if producing and publisher is not None else None
+            )
             for topic, event in events:
                 ident = hash(event.event_id)
                 if ident in seen:
                     report.duplicates += 1
-                seen.add(ident)
-                report.events += 1
-                report.by_topic[topic] += 1
-                if producing and publisher is not None:
-                    publisher.publish_to(topic, event)
+                else:
+                    seen.add(ident)
+                by_topic[topic] = by_topic.get(topic, 0) + 1
+                if publish_to is not None:
+                    publish_to(topic, event)
+            report.events += len(events)
             if on_record is not None:
                 on_record(record)
             if stop.requested:
@@ -173,6 +178,7 @@ def publish_file(
                 break
         if rejects.count:
             report.rejects_file = rejects.path
+    report.by_topic.update(by_topic)
 
     if publisher is not None:
         _finish(publisher, report, all_or_nothing)

@@ -38,6 +38,9 @@ BASE_CONFIG: dict[str, Any] = {
 }
 FLUSH_TIMEOUT = 60.0
 
+# The event_type header of each event type, encoded once.
+_TYPE_HEADERS: dict[str, tuple[str, bytes]] = {}
+
 
 class DeliveryError(RuntimeError):
     """Some messages were not acknowledged by the broker."""
@@ -127,8 +130,15 @@ class Publisher:
         """Encode `event` and produce it to `topic`, keyed by its listing id."""
         from contract.codec import encode
 
+        event_type = event.event_type
+        type_header = _TYPE_HEADERS.get(event_type)
+        if type_header is None:
+            type_header = _TYPE_HEADERS[event_type] = (
+                "event_type",
+                event_type.encode("utf-8"),
+            )
         headers: list[tuple[str, str | bytes | None]] = [
-            ("event_type", event.event_type.encode("utf-8")),
+            type_header,
             ("event_id", event.event_id.encode("utf-8")),
         ]
         self.produce(topic, event_key(event), encode(event), headers)

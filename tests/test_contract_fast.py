@@ -129,3 +129,38 @@ def test_clean_gives_what_the_plain_recursion_gives() -> None:
             assert got == _clean_reference(value)
             assert got is not value
     assert clean(tricky)["b"][0] == "\u00e9"
+
+
+def test_ledger_event_fields_in_the_order_the_converter_passes_them() -> None:
+    # contract.convert builds lifecycle events positionally, in this order.
+    from dataclasses import fields
+
+    assert [f.name for f in fields(LedgerEvent)][:11] == [
+        "event_id",
+        "event_type",
+        "listing_id",
+        "occurred_at",
+        "actor",
+        "jurisdiction",
+        "payload",
+        "source_event_id",
+        "seq",
+        "correlation_id",
+        "causation_id",
+    ]
+
+
+def test_a_repeated_actor_is_validated_again_when_it_comes_back_wrong() -> None:
+    from contract.convert import parse_line
+
+    lifecycle = json.loads(
+        (DATA / "lifecycles.jsonl").read_text("utf-8").splitlines()[0]
+    )
+    assert parse_line("lifecycle", lifecycle, "a")[1] == []  # its actors now known
+    court = next(e for e in lifecycle["events"] if e["actor"]["kind"] == "COURT")
+    court["actor"]["code"] = "not a court"
+    events, errors = parse_line("lifecycle", lifecycle, "b")
+    assert events == []
+    assert [e.expected for e in errors] == [
+        "a court code such as 闽0203, 闽02, 闽 or 最高法"
+    ]
