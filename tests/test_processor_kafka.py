@@ -131,7 +131,7 @@ def _read_all(settings: Settings, topic: str) -> list[Any]:
             msg = consumer.poll(0.5)
             if msg is None or msg.error() is not None:
                 continue
-            positions[msg.partition()] = msg.offset() + 1
+            positions[msg.partition()] = (msg.offset() or 0) + 1
             messages.append(msg)
         return messages
     finally:
@@ -153,12 +153,12 @@ def _publish_and_tick(ledger: LedgerTopics, tmp_path: Path) -> None:
     assert ticked.returncode == 0, ticked.stderr[-3000:]
 
 
-def _expected() -> tuple[set[tuple[str, ...]], dict[tuple[str, str], str]]:
+def _expected() -> tuple[set[tuple[Any, ...]], dict[tuple[str, str], str]]:
     """Violations and final sanction states of the sample file, in-process."""
     from rules.cli import evaluate_record
 
     at = datetime.fromisoformat(TICK_AT)
-    violations: set[tuple[str, ...]] = set()
+    violations: set[tuple[Any, ...]] = set()
     sanctions: dict[tuple[str, str], str] = {}
     for line in LIFECYCLES.read_text().splitlines():
         state, checks = evaluate_record(json.loads(line), at)
