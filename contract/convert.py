@@ -116,6 +116,10 @@ def _actor(kind: str, code: str | None, name: str | None) -> Actor:
     return Actor(kind=kind, code=code, name=name)
 
 
+def _event_record(where: str, event: dict[str, Any]) -> str:
+    return f"{where} event {event['event_id']}"
+
+
 def _validate_payloads(
     raw: dict[str, Any], where: str
 ) -> tuple[list[dict[str, Any]], list[InputError]]:
@@ -123,12 +127,12 @@ def _validate_payloads(
     errors: list[InputError] = []
     seen: set[str] = set()
     last_seq = -1
+    debtor_type = raw["debtor"]["entity_type"]
     for index, event in enumerate(raw["events"]):
-        record = f"{where} event {event['event_id']}"
         if event["event_id"] in seen:
             errors.append(
                 InputError(
-                    record,
+                    _event_record(where, event),
                     f"events.{index}.event_id",
                     event["event_id"],
                     "a unique event id",
@@ -138,7 +142,7 @@ def _validate_payloads(
         if event["seq"] <= last_seq:
             errors.append(
                 InputError(
-                    record,
+                    _event_record(where, event),
                     f"events.{index}.seq",
                     event["seq"],
                     f"a seq above {last_seq}",
@@ -146,19 +150,20 @@ def _validate_payloads(
             )
         last_seq = event["seq"]
         said = event["actor"].get("entity_type")
-        if said is not None and said != raw["debtor"]["entity_type"]:
+        if said is not None and said != debtor_type:
             errors.append(
                 InputError(
-                    record,
+                    _event_record(where, event),
                     f"events.{index}.actor.entity_type",
                     said,
-                    f"the debtor's entity type {raw['debtor']['entity_type']}",
+                    f"the debtor's entity type {debtor_type}",
                 )
             )
         try:
             payload = payload_validator(event["type"])(event["payload"])
         except ValidationError as exc:
-            errors.extend(input_errors(exc, record, ("events", index, "payload")))
+            location = ("events", index, "payload")
+            errors.extend(input_errors(exc, _event_record(where, event), location))
             continue
         payloads.append(_drop_nulls(payload))
     return payloads, errors
