@@ -36,8 +36,6 @@ logger = logging.getLogger(__name__)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SAMPLE_FILES = ("listings.jsonl", "lifecycles.jsonl")
-LIVE_SCHEMA = "ledger"
-REPLAY_SCHEMA = "ledger_replay"
 
 
 class DemoError(Exception):
@@ -219,7 +217,7 @@ def _rows(conn: psycopg.Connection[Any], query: str) -> list[dict[str, Any]]:
 
 
 def _expected_checks(
-    conn: psycopg.Connection[Any], inputs: list[Path]
+    conn: psycopg.Connection[Any], schema: str, inputs: list[Path]
 ) -> dict[str, Any]:
     """Compare the projected verdicts with the `checks` the lifecycle files carry."""
     expected = []
@@ -236,7 +234,7 @@ def _expected_checks(
         for r in _rows(
             conn,
             f"SELECT rule_id, trigger_event, response_event, verdict, status "
-            f"FROM {LIVE_SCHEMA}.obligations",
+            f'FROM "{schema}".obligations',
         )
     }
     mismatches = []
@@ -258,8 +256,8 @@ def _expected_checks(
     }
 
 
-def _summaries(conn: psycopg.Connection[Any], report: Report) -> None:
-    s = LIVE_SCHEMA
+def _summaries(conn: psycopg.Connection[Any], schema: str, report: Report) -> None:
+    s = f'"{schema}"'
     report.listings_by_state = {
         r["state"]: r["n"]
         for r in _rows(
@@ -312,6 +310,8 @@ def run_demo(
     from shixin.stack import up
 
     report = Report([str(p) for p in inputs])
+    live_schema = settings.ledger_schema
+    replay_schema = f"{live_schema}_replay"
 
     def done(stage: Stage) -> None:
         if on_stage is not None:
@@ -366,21 +366,21 @@ def run_demo(
             done(stage)
 
         with _stage(report, "project") as stage:
-            stats = project(settings, schema=LIVE_SCHEMA, until_caught_up=True)
+            stats = project(settings, schema=live_schema, until_caught_up=True)
             stage.items = stats.applied + stats.skipped
             stage.detail = f"{stats.applied} new, {stats.skipped} seen before"
         done(stage)
 
         with _stage(report, "replay") as stage:
-            replayed = replay(settings, REPLAY_SCHEMA, fresh=True)
+            replayed = replay(settings, replay_schema, fresh=True)
             stage.items = replayed.records
             stage.detail = f"{replayed.applied} events applied"
         done(stage)
 
         with _stage(report, "audit", unit="tables") as stage:
             with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
-                live = digest_schema(conn, LIVE_SCHEMA)
-                rebuilt = digest_schema(conn, REPLAY_SCHEMA)
+                live = digest_schema(conn, live_schema)
+                rebuilt = digest_schema(conn, replay_schema)
                 stage.items = len(live.tables)
                 report.audit = {
                     "live": live.to_dict(),
@@ -393,12 +393,12 @@ def run_demo(
                             "only_live": d.only_a[:20],
                             "only_replay": d.only_b[:20],
                         }
-                        for d in diff_schemas(conn, LIVE_SCHEMA, REPLAY_SCHEMA)
+                        for d in diff_schemas(conn, live_schema, replay_schema)
                         if not d.equal
                     }
                     stage.ok = False
-                _summaries(conn, report)
-                report.expected_checks = _expected_checks(conn, inputs)
+                _summaries(conn, live_schema, report)
+                report.expected_checks = _expected_checks(conn, live_schema, inputs)
         done(stage)
     except Exception as exc:
         logger.error("demo stopped: %s", exc)

@@ -50,7 +50,10 @@ def demo(
             generate_files(out, listings=scale, seed=seed)
             inputs = [out / "listings.jsonl", out / "lifecycles.jsonl"]
             settings = settings.model_copy(
-                update={"topic_prefix": f"{settings.topic_prefix}-scale{scale}-s{seed}"}
+                update={
+                    "topic_prefix": f"{settings.topic_prefix}-scale{scale}-s{seed}",
+                    "ledger_schema": f"{settings.ledger_schema}_scale{scale}_s{seed}",
+                }
             )
         report = run_demo(settings, inputs, on_stage=on_stage)
 

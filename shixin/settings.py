@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     clock_interval_seconds: float = Field(
         default=3600.0, description="Timekeeper: seconds between clock ticks."
     )
+    ledger_schema: str = Field(
+        default="ledger",
+        description="PostgreSQL schema of the live query tables (demo, audit).",
+    )
     log_level: str = Field(default="WARNING", description="Python log level.")
 
     @property
