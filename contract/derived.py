@@ -34,6 +34,9 @@ OUT_OF_TIME = "OUT_OF_TIME"
 NO_NUMERIC_DEADLINE = "NO_NUMERIC_DEADLINE"
 OPEN = "OPEN"  # obligation still running (not a final verdict)
 OVERDUE = "OVERDUE"  # past due with no answer: reported as a violation
+# A re-fold found the check is not owed at all (an act that arrived late showed it):
+# the earlier outcome, a violation included, is taken back and no check remains.
+WITHDRAWN = "WITHDRAWN"
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,6 +63,7 @@ from contract.derived import (
     IN_TIME,
     NO_NUMERIC_DEADLINE,
     SANCTION_STATE_CHANGED,
+    WITHDRAWN,
 )
 from contract.event import LedgerEvent, Position
 
@@ -479,10 +480,11 @@ def _withdrawn(s: Mapping[str, Any]) -> bool:
     v, a = s["violation"], s["answer"]
     if not (v and a):
         return False
+    if a["verdict"] == WITHDRAWN:
+        return True
     if v["detected_by"] == "TICK" and not a["late"]:
         return True
     return bool(s.get("answer_after_violation")) and a["verdict"] in _CLEARING
-
 
 
 def obligation_status(s: Mapping[str, Any]) -> str:
@@ -524,6 +526,8 @@ def row_of(table: str, key: Key, state: Mapping[str, Any] | None) -> Row | None:
         "last_event": state["last_event"],
     }
     if table == "obligations":
+        if a.get("verdict") == WITHDRAWN:
+            return None  # the engine found this check is not owed at all
         values = {
             **common,
             "status": obligation_status(state),

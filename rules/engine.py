@@ -36,6 +36,7 @@ from contract.derived import (
     SANCTION_STATE_CHANGED,
     VIOLATION,
 )
+from contract.derived import WITHDRAWN as WITHDRAWN_VERDICT
 from contract.event import Actor, LedgerEvent
 from rules.calendar import SHANGHAI, LegalCalendar, add_months, default_calendar
 from rules.policy import BoundRule, Match, Policy, default_policy
@@ -1318,10 +1319,10 @@ def _withdrawal_event(
     bound: BoundRule,
     slot: list[Any],
 ) -> LedgerEvent:
-    """DeadlineMet COMPLIANT withdrawing what a re-fold showed was not owed."""
+    """DeadlineMet WITHDRAWN taking back what a re-fold showed was not owed."""
     _, ts, response = slot[:3]
     obligation = _obligation(state, ob, bound)
-    payload = _met(obligation, response, ts, COMPLIANT)
+    payload = _met(obligation, response, ts, WITHDRAWN_VERDICT)
     key = f"{obligation['obligation_id']}|{WITHDRAWN}"
     return _derived(state, cause, DEADLINE_MET, key, ts, payload)
 
@@ -1372,10 +1373,10 @@ def _act_event(
 def _act_withdrawal_event(
     state: ListingState, cause: LedgerEvent, slot: list[Any], bound: BoundRule
 ) -> LedgerEvent:
-    """DeadlineMet COMPLIANT for an act check a re-fold removed (`A|` slot)."""
+    """DeadlineMet WITHDRAWN for an act check a re-fold removed (`A|` slot)."""
     _, _, ts, _, trigger, response, withdrawn_ts, by = slot
     obligation = _act_obligation(state, bound, trigger, response, ts)
-    met = _met(obligation, by, withdrawn_ts, COMPLIANT)
+    met = _met(obligation, by, withdrawn_ts, WITHDRAWN_VERDICT)
     key = f"{obligation['obligation_id']}|{WITHDRAWN}"
     return _derived(state, cause, DEADLINE_MET, key, withdrawn_ts, met)
 

@@ -321,3 +321,27 @@ def test_subject_check_digit_is_validated_first() -> None:
     assert subject_kind("91350102MA3UCNP82N") == "USCC"
     with pytest.raises(SubjectError, match="check digit"):
         subject_kind(PERSON_ID[:-1] + "9")
+
+
+def test_a_check_the_engine_withdraws_as_not_owed_leaves_no_obligation() -> None:
+    ob = obligation(limit_value=None, limit_unit=None, due_date=None, due_at=None)
+    violated = {
+        "obligation": ob, "verdict": "VIOLATION", "detected_by": "STATE",
+        "response_event": "E20", "actual_date": "2020-01-10", "reason": "early",
+    }  # fmt: skip
+    withdrawn = {
+        "obligation": ob, "response_event": "E11", "answered_at": rows.iso(T0),
+        "verdict": "WITHDRAWN", "late": False,
+    }  # fmt: skip
+    change = rows.full_history(
+        rows.OBLIGATION,
+        (ob["obligation_id"],),
+        [
+            fact(DEADLINE_VIOLATED, 5, 1, violated, actor=LEDGER),
+            fact(DEADLINE_MET, 6, 2, withdrawn, actor=LEDGER),
+        ],
+    )
+    assert change.current("obligations") is None
+    current = change.current("violations")
+    assert current is not None
+    assert dict(zip(COLUMNS["violations"], current[0], strict=True))["withdrawn"]

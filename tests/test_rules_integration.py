@@ -32,7 +32,7 @@ RECORDS = [
     json.loads(line) for line in LIFECYCLES.read_text("utf-8").splitlines() if line
 ]
 NOW = datetime(2030, 1, 1, tzinfo=SH)
-CLEAR = ("COMPLIANT", "IN_TIME", "NO_NUMERIC_DEADLINE")
+CLEAR = ("COMPLIANT", "IN_TIME", "NO_NUMERIC_DEADLINE", "WITHDRAWN")
 
 Order = Callable[[list[LedgerEvent]], list[LedgerEvent]]
 
@@ -151,7 +151,7 @@ def test_credit_repair_seen_before_the_shield_is_withdrawn() -> None:
             == "FJ2016.CREDIT_REPAIR_AFTER_SHIELD"
         ]
         assert [d.event_type for d in repair] == [DEADLINE_VIOLATED, DEADLINE_MET]
-        assert repair[-1].payload["verdict"] == "COMPLIANT", lifecycle
+        assert repair[-1].payload["verdict"] == "WITHDRAWN", lifecycle
 
 
 def _event(
