@@ -43,6 +43,13 @@ def process(
     loglevel: Annotated[
         str | None, typer.Option("--loglevel", "-l", help="Log level (LOG_LEVEL).")
     ] = None,
+    app_id: Annotated[
+        str | None,
+        typer.Option(
+            help="Consumer group and prefix of the worker's tables (default "
+            "'<TOPIC_PREFIX>.processors'); a new id processes the log from the start."
+        ),
+    ] = None,
 ) -> None:
     """Run a processor worker: derive sanction state and deadlines from the ledger."""
     from processors.checks import StartupError
@@ -55,6 +62,7 @@ def process(
         metrics_interval=metrics_interval,
         timekeeper=timekeeper,
         loglevel=(loglevel or settings.log_level).lower(),
+        app_id=app_id,
     )
     try:
         code = run(settings, options)

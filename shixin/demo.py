@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -195,6 +196,13 @@ def _run_worker(settings: Settings, metrics_file: Path) -> dict[str, Any]:
         str(metrics_file),
         "--metrics-interval",
         "2",
+        # TODO: a worker restarted on a backlog after its tables were recovered can
+        # stall inside faust (see the processors' notes); until that is fixed the
+        # demo gives each run a worker of its own, which derives everything from
+        # the start of the log (the derived events repeat with the same ids, and
+        # every consumer drops them).
+        "--app-id",
+        f"{settings.topic_prefix}.processors.demo-{uuid.uuid4().hex[:8]}",
     ]
     done = subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=3600
@@ -335,32 +343,26 @@ def run_demo(
                 raise DemoError(f"publishing failed: {stage.detail}")
         done(stage)
 
+        with _stage(report, "clock ticks", unit="ticks") as stage:
+            # ticks go into the log after the acts, so their broker time orders them
+            # after every act, for the live worker as for a replay
+            instants = tick_instants(inputs)
+            stage.items = _publish_ticks(settings, instants)
+            stage.detail = (
+                f"{len(instants)} instants, "
+                f"{instants[0].date()} .. {instants[-1].date()}"
+                if instants
+                else "no lifecycle events"
+            )
+        done(stage)
+
         with tempfile.TemporaryDirectory(prefix="shixin-demo-") as tmp:
             with _stage(report, "process") as stage:
-                metrics = _run_worker(settings, Path(tmp) / "metrics-1.json")
+                metrics = _run_worker(settings, Path(tmp) / "metrics.json")
                 stage.items = int(metrics.get("events_processed", 0))
                 stage.detail = (
                     f"{sum(metrics.get('derived_by_type', {}).values())} derived, "
-                    f"{metrics.get('dead_letters', 0)} dead-lettered"
-                )
-            done(stage)
-
-            with _stage(report, "clock ticks", unit="ticks") as stage:
-                instants = tick_instants(inputs)
-                stage.items = _publish_ticks(settings, instants)
-                stage.detail = (
-                    f"{len(instants)} instants, "
-                    f"{instants[0].date()} .. {instants[-1].date()}"
-                    if instants
-                    else "no lifecycle events"
-                )
-            done(stage)
-
-            with _stage(report, "process ticks") as stage:
-                metrics = _run_worker(settings, Path(tmp) / "metrics-2.json")
-                stage.items = int(metrics.get("events_processed", 0))
-                stage.detail = (
-                    f"{metrics.get('violations_emitted', 0)} violations emitted, "
+                    f"{metrics.get('violations_emitted', 0)} violations, "
                     f"{metrics.get('dead_letters', 0)} dead-lettered"
                 )
             done(stage)
