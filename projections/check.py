@@ -49,6 +49,7 @@ probe of `sanctions` per matched listing (bench/bench_projection.py measures it)
 from __future__ import annotations
 
 import logging
+import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -200,9 +201,16 @@ class CheckResult:
         return data
 
 
+def normalized_subject(subject: str) -> str:
+    """The identifier as stored: full-width characters (what Chinese input methods
+    type) folded to ASCII by NFKC, upper case, without spaces and hyphens."""
+    value = unicodedata.normalize("NFKC", subject)
+    return "".join(value.split()).upper().replace("-", "")
+
+
 def subject_kind(subject: str) -> str:
     """Which identifier the subject is, after checking its check character."""
-    value = subject.strip().upper().replace("-", "")
+    value = normalized_subject(subject)
     problems: list[str] = []
     for kind, check in (
         ("RESIDENT_ID", identifiers.check_resident_id),
@@ -252,7 +260,7 @@ def check(
 ) -> CheckResult:
     """Whether `subject` is under an active measure (of `agency`, `measure`) now."""
     kind = subject_kind(subject)
-    value = subject.strip().upper().replace("-", "")
+    value = normalized_subject(subject)
     now = at or datetime.now(UTC)
     today = now.astimezone(SHANGHAI).date()
     org_code = org_code_of(value) if kind != "RESIDENT_ID" else None

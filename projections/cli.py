@@ -14,7 +14,12 @@ logger = logging.getLogger(__name__)
 db_app = typer.Typer(help="The query database.", no_args_is_help=True)
 
 _FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S"]
-SchemaOpt = Annotated[str, typer.Option("--schema", help="PostgreSQL schema.")]
+SchemaOpt = Annotated[
+    str,
+    typer.Option(
+        "--schema", envvar="LEDGER_SCHEMA", help="PostgreSQL schema of the tables."
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:

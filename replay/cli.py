@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,7 +26,10 @@ audit_app = typer.Typer(
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
 SchemaOpt = Annotated[
-    str, typer.Option("--schema", help="Schema of the query tables to read.")
+    str,
+    typer.Option(
+        "--schema", envvar="LEDGER_SCHEMA", help="Schema of the query tables to read."
+    ),
 ]
 
 
@@ -55,14 +60,28 @@ def _day(value: str, option: str) -> date:
         ) from exc
 
 
-def _connect() -> Any:
+@contextmanager
+def _connect() -> Iterator[Any]:
+    """A pinned session; a missing schema, table or listing is a clear error
+    (exit status 2), never a traceback."""
     import psycopg
 
     from replay.audit import pin_session
 
-    conn = psycopg.connect(get_settings().postgres_url, autocommit=True)
-    pin_session(conn)
-    return conn
+    try:
+        with psycopg.connect(get_settings().postgres_url, autocommit=True) as conn:
+            pin_session(conn)
+            yield conn
+    except LookupError as exc:
+        typer.echo(f"error: {exc.args[0] if exc.args else exc}", err=True)
+        raise typer.Exit(2) from exc
+    except psycopg.errors.UndefinedTable as exc:
+        typer.echo(
+            f"error: {str(exc).splitlines()[0]}: is the schema projected? "
+            "(shixin project / shixin replay, or --schema / LEDGER_SCHEMA)",
+            err=True,
+        )
+        raise typer.Exit(2) from exc
 
 
 def _plain(value: Any) -> Any:

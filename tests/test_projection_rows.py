@@ -11,7 +11,12 @@ import pytest
 from contract.derived import DEADLINE_MET, DEADLINE_OPENED, DEADLINE_VIOLATED
 from contract.event import Actor, LedgerEvent, Position
 from projections import rows
-from projections.check import SubjectError, is_active, subject_kind
+from projections.check import (
+    SubjectError,
+    is_active,
+    normalized_subject,
+    subject_kind,
+)
 from projections.rows import Fact, HistoryRow
 
 COURT = Actor(kind="COURT", code="闽0203", name="厦门市思明区人民法院")
@@ -321,6 +326,13 @@ def test_subject_check_digit_is_validated_first() -> None:
     assert subject_kind("91350102MA3UCNP82N") == "USCC"
     with pytest.raises(SubjectError, match="check digit"):
         subject_kind(PERSON_ID[:-1] + "9")
+
+
+def test_a_subject_typed_with_full_width_characters_is_the_same_subject() -> None:
+    full_width = PERSON_ID[:16] + "".join(chr(ord(c) + 0xFEE0) for c in PERSON_ID[16:])
+    assert normalized_subject(full_width) == PERSON_ID
+    assert normalized_subject(" 35010219850315041x ") == PERSON_ID
+    assert subject_kind(full_width) == "RESIDENT_ID"
 
 
 def test_a_check_the_engine_withdraws_as_not_owed_leaves_no_obligation() -> None:
