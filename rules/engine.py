@@ -1341,7 +1341,7 @@ def _act_obligation(
         "trigger": trigger,
         "ts": ts,
         "measure": None,
-        "resp_code": None,
+        "resp_code": _act_responsible(state, bound, response or trigger),
         "source": bound.rule.source,
         "due": None,
         "prov": False,
@@ -1368,6 +1368,22 @@ def _act_event(
         f"{rule.id}: {ac['reason']}",
     )
     return _derived(state, cause, DEADLINE_VIOLATED, key, ac["ts"], violated)
+
+
+def _act_responsible(state: ListingState, bound: BoundRule, act: str) -> str | None:
+    """Who answers for an act check: the actor of the offending act when it is of
+    the responsible kind (the agency that enforced, the court that listed), else
+    the listing's court for rules binding courts."""
+    responsible = bound.rule.responsible
+    for e in reversed(state.events):
+        if e[4] == act:
+            if e[5] == responsible and e[6]:
+                return str(e[6])
+            break
+    if responsible == "COURT":
+        court = state.fold.get("court")
+        return None if court is None else str(court)
+    return None
 
 
 def _act_withdrawal_event(
