@@ -118,6 +118,7 @@ class ProcessorWorker:
             app_id(settings, options),
             broker=brokers,
             store="memory://",
+            datadir=str(settings.data_dir / "faust"),  # not the working directory
             topic_partitions=partitions,
             processing_guarantee="at_least_once",  # see the module docstring
             consumer_auto_offset_reset="earliest",

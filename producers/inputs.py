@@ -193,9 +193,25 @@ def _listing_rows(path: Path, reader: csv.DictReader[str]) -> Iterator[InputReco
                 continue
             obj[LISTING_LABELS.get(column, column)] = value
         record_id = str(obj.get("platform_record_id") or "")
-        reject = _coerce_listing(number, record_id, obj)
+        reject = _extra_cells(number, record_id, row) or _coerce_listing(
+            number, record_id, obj
+        )
         kind = LISTING if reject is None else None
         yield InputRecord(number, size, kind, obj, record_id, reject)
+
+
+def _extra_cells(number: int, record_id: str, row: dict[Any, Any]) -> Reject | None:
+    """A row with more cells than the header has: never drop the extra ones."""
+    extra = row.get(None)
+    if not extra:
+        return None
+    return Reject(
+        number,
+        record_id,
+        "(row)",
+        ",".join(str(cell) for cell in extra)[:200],
+        f"{len(extra)} cell(s) more than the header's {len(row) - 1} columns",
+    )
 
 
 def _coerce_listing(number: int, record_id: str, obj: dict[str, Any]) -> Reject | None:
@@ -241,6 +257,7 @@ def _lifecycle_rows(path: Path, reader: csv.DictReader[str]) -> Iterator[InputRe
         if current is None:
             current, start, reject = _lifecycle_head(row), number, None
         event, problem = _lifecycle_event(number, lifecycle_id, row)
+        problem = _extra_cells(number, lifecycle_id, row) or problem
         if problem is not None and reject is None:
             reject = problem
         if event is not None:

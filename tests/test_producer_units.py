@@ -148,6 +148,23 @@ def test_listing_csv_with_chinese_labels_reads_like_json(tmp_path: Path) -> None
         assert record.obj[key] == first[key]
 
 
+def test_a_csv_row_with_more_cells_than_the_header_is_rejected(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "listings.csv"
+    path.write_text(
+        "案号,被执行人姓名/名称\n（2019）闽0203执1号,张三\n（2019）闽0203执2号,李四,多余\n",
+        encoding="utf-8",
+    )
+
+    first, second = read_records(path)
+
+    assert first.reject is None
+    assert second.reject is not None
+    assert second.reject.value == "多余"
+    assert "more than the header" in second.reject.reason
+
+
 def test_lifecycle_csv_rows_group_into_one_lifecycle(tmp_path: Path) -> None:
     source = json.loads(
         (REPO / "data" / "lifecycles.jsonl").read_text("utf-8").split("\n")[0]
