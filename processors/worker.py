@@ -32,6 +32,7 @@ which at-least-once with deterministic ids tolerates.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import os
 import signal
@@ -63,6 +64,15 @@ from shixin.topics import Topics
 logger = logging.getLogger(__name__)
 
 CAUGHT_UP_POLL = 0.2  # seconds between two looks at the positions
+
+
+class Admission(enum.Enum):
+    """What the agent does with a delivered record (`ProcessorWorker._admit`)."""
+
+    NEXT = "next"  # the next offset of its partition: processed
+    PROCESSED_COPY = "processed copy"  # processed already: acked again only
+    HELD_COPY = "held copy"  # a copy of a tick still held: dropped
+    AHEAD = "ahead"  # past the next offset: dropped, the partition sought back
 
 
 @dataclass(frozen=True)
@@ -104,10 +114,13 @@ class ProcessorWorker:
         # else the log start): nothing before it can still arrive
         self._floor: dict[tuple[str, int], int] = {}
         self._received: dict[tuple[str, int], int] = {}  # next offset not yet seen
+        # partition -> (offset sought back to, highest offset dropped since)
+        self._seeks: dict[tuple[str, int], tuple[int, int]] = {}
         # partition -> (clock highwater, highwaters of the other ledger topics) read
         # in that order: valid for every tick below that clock highwater
         self._confirmed: dict[int, tuple[int, dict[TP, int]]] = {}
         self._stream: Any = None
+        self._offsets_client: Any = None  # confluent consumer for watermarks only
         self.app = self._build_app()
 
     def _build_app(self) -> faust.App:
@@ -175,7 +188,13 @@ class ProcessorWorker:
             self._stream = manual = cast(Any, stream).noack()
             async for event in manual.events():
                 record = _record(event.message)
-                if self._redelivered(record):
+                admitted = self._admit(record)
+                if admitted is not Admission.NEXT:
+                    if admitted is Admission.PROCESSED_COPY:
+                        # acked again, or faust's commit stops at its offset
+                        await manual.ack(event)
+                    elif admitted is Admission.AHEAD:
+                        await self._seek_back(record)
                     continue
                 async with self._lock:
                     if record.topic == clock_topic:
@@ -193,6 +212,7 @@ class ProcessorWorker:
             self._recovered_logged = False
             self._confirmed.clear()
             await self._read_floors(assigned)
+            self._seek_floors_after_recovery()
             numbers = sorted(
                 {tp.partition for tp in assigned if tp.topic == clock_topic}
             )
@@ -205,6 +225,7 @@ class ProcessorWorker:
                 self._seen.pop((tp.topic, tp.partition), None)
                 self._floor.pop((tp.topic, tp.partition), None)
                 self._received.pop((tp.topic, tp.partition), None)
+                self._seeks.pop((tp.topic, tp.partition), None)
                 if tp.topic == clock_topic:
                     # never acked, so redelivered to whoever gets the partition
                     self._pending.pop(tp.partition, None)
@@ -231,12 +252,19 @@ class ProcessorWorker:
 
         return app
 
-    def _redelivered(self, record: Record) -> bool:
-        """Whether this assignment already received `record` (processed it, or
-        holds it as a tick): faust seeks back to the committed offsets when table
-        recovery ends, so what it delivered before comes again."""
+    def _admit(self, record: Record) -> Admission:
+        """Whether `record` is the next one of its partition, a copy of one this
+        assignment already received, or ahead of the next one.
+
+        Each partition is processed strictly in offset order. Faust delivers
+        some records twice (it seeks back to the committed offsets when table
+        recovery ends) and drops some it fetched while its flow was suspended,
+        then delivers later ones: a record past the next expected offset is not
+        processed, the partition is sought back to that offset instead."""
         key = (record.topic, record.partition)
         expected = self._received.get(key, self._floor.get(key, 0))
+        if record.offset > expected:
+            return Admission.AHEAD
         if record.offset < expected:
             logger.debug(
                 "skipped redelivered topic=%s partition=%d offset=%d next=%d",
@@ -245,9 +273,35 @@ class ProcessorWorker:
                 record.offset,
                 expected,
             )
-            return True
+            if record.offset < self._position(TP(*key)):
+                return Admission.PROCESSED_COPY
+            return Admission.HELD_COPY  # the held original is acked when released
         self._received[key] = record.offset + 1
-        return False
+        self._seeks.pop(key, None)
+        return Admission.NEXT
+
+    async def _seek_back(self, record: Record) -> None:
+        """Consume `record`'s partition again from the next offset not received.
+
+        One seek per gap: records already buffered past it arrive (and are
+        dropped) before the sought ones; a record at or below the highest one
+        dropped since the seek shows the seek took effect and the gap came
+        again, so it is sought once more."""
+        key = (record.topic, record.partition)
+        expected = self._received.get(key, self._floor.get(key, 0))
+        sought = self._seeks.get(key)
+        if sought is not None and sought[0] == expected and record.offset > sought[1]:
+            self._seeks[key] = (expected, record.offset)
+            return
+        logger.info(
+            "gap topic=%s partition=%d next=%d delivered=%d; seeking back",
+            record.topic,
+            record.partition,
+            expected,
+            record.offset,
+        )
+        self._seeks[key] = (expected, record.offset)
+        await self.app.consumer.seek_wait({TP(*key): expected})
 
     async def _emit(self, record: Record) -> None:
         """Hand one message to the core and produce what it returns."""
@@ -311,16 +365,23 @@ class ProcessorWorker:
         return all(highwaters.get(tp, 0) <= self._position(tp) for tp in unsure)
 
     async def _confirm(self, partition: int) -> tuple[int, dict[TP, int]]:
-        """Read the clock highwater of `partition`, then its other ledger topics'."""
-        consumer = self.app.consumer
+        """Read the clock highwater of `partition`, then its other ledger topics'.
+
+        The reads go through a client of our own in a worker thread, not through
+        faust's consumer: asking faust's consumer thread from inside the agent
+        while it holds a backlog deadlocked the worker (it waits for the agent,
+        the agent waits for it)."""
+        loop = asyncio.get_running_loop()
         clock_tp = TP(self.topics.clock, partition)
-        clock = (await consumer.highwaters(clock_tp)).get(clock_tp, 0)
+        clock = (await loop.run_in_executor(None, self._watermarks, [clock_tp])).get(
+            clock_tp, 0
+        )
         others = [
             TP(topic, partition)
             for topic in self.topics.ledger
             if topic != self.topics.clock
         ]
-        fresh = dict(await consumer.highwaters(*others))
+        fresh = await loop.run_in_executor(None, self._watermarks, others)
         confirmed = (clock, fresh)
         self._confirmed[partition] = confirmed
         logger.debug(
@@ -330,6 +391,28 @@ class ProcessorWorker:
             ",".join(str(fresh.get(tp, 0)) for tp in others),
         )
         return confirmed
+
+    def _watermarks(self, tps: list[TP]) -> dict[TP, int]:
+        """High watermarks from the broker (blocking: run it in an executor)."""
+        from confluent_kafka import Consumer, TopicPartition
+
+        if self._offsets_client is None:
+            self._offsets_client = Consumer(
+                {
+                    "bootstrap.servers": self.settings.bootstrap_servers,
+                    "group.id": f"{self.app.conf.id}.watermarks",
+                    "enable.auto.commit": False,
+                }
+            )
+        client = self._offsets_client
+        return {
+            tp: int(
+                client.get_watermark_offsets(
+                    TopicPartition(tp.topic, tp.partition), timeout=10
+                )[1]
+            )
+            for tp in tps
+        }
 
     def _position(self, tp: TP) -> int:
         """Next offset of `tp` still to process: what this worker processed, else
@@ -365,6 +448,42 @@ class ProcessorWorker:
             len(inputs) - len(never),
             len(never),
         )
+
+    def _seek_floors_after_recovery(self) -> None:
+        """Make faust's seek to committed offsets also seek offset 0.
+
+        Faust drops the records it fetched while table recovery held the flow,
+        then seeks every partition back to its committed offset; aiokafka's
+        `seek_to_committed` skips a committed offset of 0 (`if offset and offset
+        > 0`), so such a partition (one never processed past its first record,
+        such as an empty clock partition that then received a backlog of ticks)
+        stayed past the dropped records and the worker waited for them forever.
+        After faust's seek, every assigned input partition whose committed offset
+        is 0 or none is sought to its floor (its committed offset, else its log
+        start).
+        """
+        consumer = cast(Any, self.app.consumer)
+        if getattr(consumer, "_shixin_seeks_floors", False):
+            return
+        perform_seek = consumer.perform_seek
+        ledger = set(self.topics.ledger)
+
+        async def seek_then_floors() -> None:
+            await perform_seek()
+            committed = self._committed()
+            floors = {
+                tp: self._floor[(tp.topic, tp.partition)]
+                for tp in consumer.assignment()
+                if tp.topic in ledger
+                and not committed.get(tp)
+                and (tp.topic, tp.partition) in self._floor
+            }
+            if floors:
+                await consumer.seek_wait(floors)
+                logger.info("sought to floors partitions=%d", len(floors))
+
+        consumer.perform_seek = seek_then_floors
+        consumer._shixin_seeks_floors = True
 
     def _highwater(self, tp: TP) -> int:
         try:
