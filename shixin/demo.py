@@ -18,7 +18,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -196,13 +195,6 @@ def _run_worker(settings: Settings, metrics_file: Path) -> dict[str, Any]:
         str(metrics_file),
         "--metrics-interval",
         "2",
-        # TODO: a worker restarted on a backlog after its tables were recovered can
-        # stall inside faust (see the processors' notes); until that is fixed the
-        # demo gives each run a worker of its own, which derives everything from
-        # the start of the log (the derived events repeat with the same ids, and
-        # every consumer drops them).
-        "--app-id",
-        f"{settings.topic_prefix}.processors.demo-{uuid.uuid4().hex[:8]}",
     ]
     done = subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=3600
