@@ -279,14 +279,47 @@ def to_millis(value: datetime, what: str) -> int:
     return (value - _EPOCH) // _MILLI
 
 
-def _instants_to_millis(value: Any, what: str) -> Any:
+class _NaiveInstant(Exception):
+    """A naive datetime met by `_millis`: `_named_millis` names where it is."""
+
+
+def _millis(value: Any) -> Any:
+    """`value` with every datetime in it as epoch milliseconds (no path kept)."""
+    kind = type(value)
+    if kind is str or kind is int or value is None or kind is bool:
+        return value
+    if kind is dict:
+        return {k: _millis(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_millis(v) for v in value]
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise _NaiveInstant
+        return (value - _EPOCH) // _MILLI
+    if isinstance(value, Mapping):
+        return {k: _millis(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_millis(v) for v in value]
+    return value
+
+
+def _named_millis(value: Any, what: str) -> Any:
     if isinstance(value, datetime):
         return to_millis(value, what)
     if isinstance(value, Mapping):
-        return {k: _instants_to_millis(v, f"{what}.{k}") for k, v in value.items()}
+        return {k: _named_millis(v, f"{what}.{k}") for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_instants_to_millis(v, f"{what}[{i}]") for i, v in enumerate(value)]
+        return [_named_millis(v, f"{what}[{i}]") for i, v in enumerate(value)]
     return value
+
+
+def _instants_to_millis(value: Any, what: str) -> Any:
+    """`value` with every datetime in it as epoch milliseconds; a naive one is an
+    `EncodeError` naming its path under `what` (the path is only built then)."""
+    try:
+        return _millis(value)
+    except _NaiveInstant:
+        return _named_millis(value, what)
 
 
 def to_record(

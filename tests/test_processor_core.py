@@ -87,3 +87,45 @@ def test_stale_tick_changes_nothing() -> None:
 
     assert out == []
     assert processor.clock == {"2": AT.isoformat()}
+
+
+def test_cached_states_give_the_same_output_and_tables_as_stored_ones() -> None:
+    """Every lifecycle interleaved (listings alternate), with ticks between, and a
+    duplicate and a refused event: a processor that keeps states as objects gives
+    the same messages and tables as one that parses every state back."""
+    lines = Path(__file__).resolve().parent.parent / "data" / "lifecycles.jsonl"
+    per_listing = [
+        lifecycle_events(json.loads(line)) for line in lines.read_text().splitlines()
+    ]
+    stream: list[tuple[str, bytes]] = []
+    longest = max(len(events) for events in per_listing)
+    for i in range(longest):
+        for events in per_listing:
+            if i < len(events):
+                stream.append((TOPICS.court, encode(events[i])))
+        if i % 3 == 2:
+            tick = tick_event(datetime(2016 + i, 1, 1, tzinfo=UTC), 2)
+            stream.append((TOPICS.clock, encode(tick)))
+    stream.insert(40, stream[10])  # a redelivery
+    stream.insert(60, (TOPICS.court, stream[5][1][:-3]))  # truncated: dead letter
+    stream.append(
+        (TOPICS.clock, encode(tick_event(datetime(2030, 1, 1, tzinfo=UTC), 2)))
+    )
+
+    def run(cache_size: int) -> tuple[list[tuple], Processor]:
+        processor = Processor(TOPICS, {}, {}, {}, cache_size=cache_size)
+        out = []
+        for offset, (topic, value) in enumerate(stream):
+            for o in processor.handle(_record(topic, offset, value)):
+                out.append((o.topic, o.key, o.value, o.partition, o.headers))
+        return out, processor
+
+    cached, with_cache = run(cache_size=8)
+    stored, without = run(cache_size=0)
+
+    assert len(with_cache._states) == 8 and len(without._states) == 0
+    assert cached == stored
+    assert any(topic == TOPICS.deadlines for topic, *_ in cached)
+    assert with_cache.listings == without.listings
+    assert with_cache.open_index == without.open_index
+    assert with_cache.metrics.dead_letters == without.metrics.dead_letters == 1
