@@ -97,6 +97,34 @@ def end_offsets(
         consumer.close()
 
 
+def high_watermarks(
+    settings: Settings, partitions: Sequence[tuple[str, int]]
+) -> list[int]:
+    """The high watermark of each partition, read one after the other in the order
+    given, by a consumer of its own that is closed before returning (a client left
+    open until the interpreter exits can crash librdkafka's threads)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "group.id": "shixin-processors-end-offsets",
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        return [
+            int(
+                consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), timeout=TIMEOUT
+                )[1]
+            )
+            for topic, partition in partitions
+        ]
+    finally:
+        consumer.close()
+
+
 def ensure_changelogs(
     settings: Settings, names: Sequence[str], partitions: int
 ) -> None:

@@ -54,6 +54,7 @@ from processors.checks import (
     committed_offsets,
     end_offsets,
     ensure_changelogs,
+    high_watermarks,
 )
 from processors.clock import tick_messages
 from processors.core import Engine, Processor, Record
@@ -120,7 +121,6 @@ class ProcessorWorker:
         # in that order: valid for every tick below that clock highwater
         self._confirmed: dict[int, tuple[int, dict[TP, int]]] = {}
         self._stream: Any = None
-        self._offsets_client: Any = None  # confluent consumer for watermarks only
         self.app = self._build_app()
 
     def _build_app(self) -> faust.App:
@@ -372,16 +372,18 @@ class ProcessorWorker:
         while it holds a backlog deadlocked the worker (it waits for the agent,
         the agent waits for it)."""
         loop = asyncio.get_running_loop()
-        clock_tp = TP(self.topics.clock, partition)
-        clock = (await loop.run_in_executor(None, self._watermarks, [clock_tp])).get(
-            clock_tp, 0
-        )
         others = [
             TP(topic, partition)
             for topic in self.topics.ledger
             if topic != self.topics.clock
         ]
-        fresh = await loop.run_in_executor(None, self._watermarks, others)
+        order = [(self.topics.clock, partition)] + [
+            (t.topic, t.partition) for t in others
+        ]
+        clock, *rest = await loop.run_in_executor(
+            None, high_watermarks, self.settings, order
+        )
+        fresh = dict(zip(others, rest, strict=True))
         confirmed = (clock, fresh)
         self._confirmed[partition] = confirmed
         logger.debug(
@@ -391,28 +393,6 @@ class ProcessorWorker:
             ",".join(str(fresh.get(tp, 0)) for tp in others),
         )
         return confirmed
-
-    def _watermarks(self, tps: list[TP]) -> dict[TP, int]:
-        """High watermarks from the broker (blocking: run it in an executor)."""
-        from confluent_kafka import Consumer, TopicPartition
-
-        if self._offsets_client is None:
-            self._offsets_client = Consumer(
-                {
-                    "bootstrap.servers": self.settings.bootstrap_servers,
-                    "group.id": f"{self.app.conf.id}.watermarks",
-                    "enable.auto.commit": False,
-                }
-            )
-        client = self._offsets_client
-        return {
-            tp: int(
-                client.get_watermark_offsets(
-                    TopicPartition(tp.topic, tp.partition), timeout=10
-                )[1]
-            )
-            for tp in tps
-        }
 
     def _position(self, tp: TP) -> int:
         """Next offset of `tp` still to process: what this worker processed, else

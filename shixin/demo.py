@@ -76,6 +76,7 @@ class Report:
     violations_by_rule: dict[str, int] = field(default_factory=dict)
     violations_by_responsible: dict[str, int] = field(default_factory=dict)
     violations: list[dict[str, Any]] = field(default_factory=list)
+    late_party_acts: dict[str, int] = field(default_factory=dict)
     expected_checks: dict[str, Any] = field(default_factory=dict)
     audit: dict[str, Any] = field(default_factory=dict)
 
@@ -96,6 +97,7 @@ class Report:
             "violations_by_rule": self.violations_by_rule,
             "violations_by_responsible": self.violations_by_responsible,
             "violations": self.violations,
+            "late_party_acts": self.late_party_acts,
             "expected_checks": self.expected_checks,
             "audit": self.audit,
             "stages": [s.to_dict() for s in self.stages],
@@ -278,10 +280,22 @@ def _summaries(conn: psycopg.Connection[Any], schema: str, report: Report) -> No
         conn,
         f"SELECT rule_id, rule_source, responsible_kind, responsible_code, "
         f"listing_id, trigger_event, response_event, due_date, actual_date, "
-        f"verdict, detected_by, reason FROM {s}.violations WHERE NOT withdrawn "
+        f"verdict, detected_by, reason FROM {s}.violations "
+        "WHERE NOT withdrawn AND obligor = 'AUTHORITY' "
         "ORDER BY rule_id, responsible_kind, responsible_code, listing_id, "
         "trigger_event",
     )
+    # a party's late act (a debtor's correction request after its period: verdict
+    # OUT_OF_TIME) is a lapsed right, not a violation of a court's or agency's duty
+    report.late_party_acts = {
+        f"{r['rule_id']} {r['verdict']}": r["n"]
+        for r in _rows(
+            conn,
+            f"SELECT rule_id, verdict, count(*)::int AS n FROM {s}.violations "
+            "WHERE NOT withdrawn AND obligor <> 'AUTHORITY' "
+            "GROUP BY rule_id, verdict ORDER BY rule_id, verdict",
+        )
+    }
     report.violations = [
         {k: (v.isoformat() if isinstance(v, date) else v) for k, v in row.items()}
         for row in violations

@@ -106,6 +106,14 @@ def _print(console: Console, report: Report) -> None:
                 v["due_date"] or "",
             )
         console.print(table)
+    if report.late_party_acts:
+        console.print(
+            _counts(
+                "Late acts of parties (lapsed rights, not violations)",
+                report.late_party_acts,
+                "rule and verdict",
+            )
+        )
     if report.expected_checks:
         c = report.expected_checks
         console.print(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -15,9 +15,14 @@ class Settings(BaseSettings):
     """Every setting of the product; each has a default that runs on one machine.
 
     Names are the environment variables, upper-cased (`KAFKA_BOOTSTRAP_SERVERS`, ...).
+    Read from the environment, then the `.env` of the current directory, then the
+    `.env` of the checkout (so a command run from another folder of the checkout
+    still finds the checkout's settings).
     """
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=(REPO_ROOT / ".env", ".env"), extra="ignore"
+    )
 
     kafka_bootstrap_servers: str | None = Field(
         default=None,
@@ -58,6 +63,13 @@ class Settings(BaseSettings):
         description="PostgreSQL schema of the live query tables (demo, audit).",
     )
     log_level: str = Field(default="WARNING", description="Python log level.")
+
+    @field_validator("data_dir", "cache_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        # the broker runs inside DATA_DIR/kafka: a relative path would be resolved
+        # twice (once here, once from there)
+        return value.expanduser().resolve()
 
     @property
     def bootstrap_servers(self) -> str:
