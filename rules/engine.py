@@ -39,6 +39,7 @@ from contract.derived import (
 from contract.derived import WITHDRAWN as WITHDRAWN_VERDICT
 from contract.event import Actor, LedgerEvent
 from rules.calendar import SHANGHAI, LegalCalendar, add_months, default_calendar
+from rules.courts import court_code
 from rules.policy import BoundRule, Match, Policy, default_policy
 from rules.state import (
     APPLIED,
@@ -582,7 +583,9 @@ def _responsible_code(
     agency: str | None,
 ) -> str | None:
     if field_name and e[7].get(field_name):
-        return str(e[7][field_name])
+        named = str(e[7][field_name])
+        # a court named by its full name (to_court) is accounted under its code
+        return court_code(named) if kind == "COURT" else named
     if kind == "COURT":
         return fold["court"]
     if kind == "AGENCY":

@@ -502,3 +502,22 @@ def test_state_round_trips_through_json() -> None:
 def test_state_of_unknown_version_is_rejected() -> None:
     with pytest.raises(ValueError, match="version 3 is unknown"):
         ListingState.from_dict({"v": 3})
+
+
+def test_a_court_named_by_its_full_name_is_accounted_under_its_code() -> None:
+    """LC-051's reconsideration goes to_court 福州市中级人民法院: the higher court's
+    missed decision is booked to 闽01, as its own acts are."""
+    from rules.cli import evaluate_record
+    from rules.courts import court_code
+
+    record = next(
+        json.loads(line)
+        for line in LIFECYCLES.read_text(encoding="utf-8").splitlines()
+        if json.loads(line)["lifecycle_id"] == "LC-051"
+    )
+    _, rows = evaluate_record(record, datetime(2026, 1, 1, tzinfo=ZoneInfo("UTC")))
+    recon = [r for r in rows if r.rule_id == "SPC2017.ART12.RECON_DECIDE_15D"]
+    assert recon and all(r.responsible_code == "闽01" for r in recon)
+    assert court_code("厦门市中级人民法院") == "闽02"
+    assert court_code("闽0203") == "闽0203"
+    assert court_code("某某人民法院") == "某某人民法院"  # unknown: kept as given
