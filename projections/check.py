@@ -57,7 +57,8 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from contract import identifiers
+from contract import identifiers, vocab
+from contract.vocab import AGENCIES
 from projections.migrate import DEFAULT_SCHEMA
 from projections.rows import ENFORCEABLE_STATES, org_code_of
 
@@ -152,8 +153,73 @@ def lookup_params(
             "measure": measure}  # fmt: skip
 
 
-class SubjectError(ValueError):
+class CheckInputError(ValueError):
+    """An argument of a check that cannot be checked as given: the message names the
+    field, the value and what was expected."""
+
+
+class SubjectError(CheckInputError):
     """The subject identifier is not a valid resident ID, USCC or organisation code."""
+
+
+class CodeError(CheckInputError):
+    """An agency or measure code outside the catalogue (`contract.vocab.AGENCIES`,
+    `contract.vocab.MEASURES`)."""
+
+
+def _folded(code: str) -> str:
+    """A code as the catalogue spells it: NFKC (full-width input), no surrounding
+    space, upper case."""
+    return unicodedata.normalize("NFKC", code).strip().upper()
+
+
+def normalized_agency(agency: str, field: str = "agency") -> str:
+    """The agency code in the catalogue's spelling (`pboc` -> `PBOC`), or
+    `CodeError` naming the value and listing the valid codes."""
+    value = _folded(agency)
+    if value not in AGENCIES:
+        raise CodeError(
+            f"{field} {agency!r} is not an agency code: expected one of "
+            f"{', '.join(AGENCIES)} (any case)"
+        )
+    return value
+
+
+def _measure_catalogue() -> tuple[str, ...] | None:
+    """The closed list of measure codes (`contract.vocab.MEASURES`), or None where
+    the vocabulary has none and a code is checked by its form alone."""
+    catalogue = getattr(vocab, "MEASURES", None)
+    return None if catalogue is None else tuple(catalogue)
+
+
+def normalized_measure(measure: str, field: str = "measure") -> str:
+    """The measure code in the catalogue's spelling (`railway.train_restriction` ->
+    `RAILWAY.TRAIN_RESTRICTION`), or `CodeError` naming the value and the valid
+    codes: those of `contract.vocab.MEASURES`, or else any `AGENCY.MEASURE` whose
+    AGENCY is an agency code."""
+    value = _folded(measure)
+    catalogue = _measure_catalogue()
+    agency = value.partition(".")[0]
+    if catalogue is not None:
+        if value in catalogue:
+            return value
+        own = [c for c in catalogue if c.partition(".")[0] == agency]
+        expected = (
+            f"one of {agency}'s: {', '.join(own)}"
+            if own
+            else f"AGENCY.MEASURE, one of {', '.join(catalogue)}"
+        )
+        raise CodeError(
+            f"{field} {measure!r} is not a measure code of the catalogue: expected "
+            f"{expected} (any case)"
+        )
+    if not identifiers.MEASURE_CODE.match(value) or agency not in AGENCIES:
+        raise CodeError(
+            f"{field} {measure!r} is not a measure code: expected AGENCY.MEASURE "
+            f"(any case), e.g. PBOC.CREDIT_REPORTING_RECORD or "
+            f"RAILWAY.TRAIN_RESTRICTION, with AGENCY one of {', '.join(AGENCIES)}"
+        )
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,9 +324,15 @@ def check(
     schema: str = DEFAULT_SCHEMA,
     at: datetime | None = None,
 ) -> CheckResult:
-    """Whether `subject` is under an active measure (of `agency`, `measure`) now."""
+    """Whether `subject` is under an active measure (of `agency`, `measure`) now.
+
+    `agency` and `measure` are matched in any case; a code outside the catalogue is
+    a `CodeError`, a bad subject a `SubjectError` (both `CheckInputError`): a filter
+    that can match nothing would answer "clear" without having checked."""
     kind = subject_kind(subject)
     value = normalized_subject(subject)
+    agency = None if agency is None else normalized_agency(agency)
+    measure = None if measure is None else normalized_measure(measure)
     now = at or datetime.now(UTC)
     today = now.astimezone(SHANGHAI).date()
     org_code = org_code_of(value) if kind != "RESIDENT_ID" else None

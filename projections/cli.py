@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Annotated, Any
 
 import typer
 
 logger = logging.getLogger(__name__)
+
+# Exit statuses of `check`; `query`, `audit`, `db migrate`, `project` and `replay`
+# use the same 2 and 4. A caller must be able to tell "could not check" from
+# "clear": 1 stays what Python gives an unforeseen failure.
+EXIT_CLEAR = 0  # check: no enforceable measure; other commands: done
+EXIT_USAGE = 2  # bad input: invalid subject, unknown agency or measure code, ...
+EXIT_INTERCEPT = 3  # check: an active measure, intercept
+EXIT_UNAVAILABLE = 4  # could not check: database unreachable, schema not built
 
 db_app = typer.Typer(help="The query database.", no_args_is_help=True)
 
@@ -38,16 +48,111 @@ def _settings() -> Any:
     return settings
 
 
+def database_address(url: str) -> str:
+    """Where `url` points, without user or password: `host:port/dbname`."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        params = conninfo_to_dict(url)
+    except Exception:  # an unparsable URL: connecting reports it
+        return "the configured DATABASE_URL"
+    host = str(params.get("host") or params.get("hostaddr") or "localhost")
+    port = str(params.get("port") or "5432")
+    return f"{host}:{port}/{params.get('dbname') or params.get('user') or ''}"
+
+
+def connect(url: str, connect_timeout: int = 10) -> Any:
+    """An autocommit connection that gives up after `connect_timeout` seconds
+    (unless the URL sets its own), so an unreachable database fails fast."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    params: dict[str, Any] = {}
+    try:
+        if "connect_timeout" not in conninfo_to_dict(url):
+            params["connect_timeout"] = connect_timeout
+    except psycopg.ProgrammingError:
+        pass  # connecting reports the bad URL
+    return psycopg.connect(url, autocommit=True, **params)
+
+
+def _first_line(exc: BaseException) -> str:
+    primary = getattr(getattr(exc, "diag", None), "message_primary", None)
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return str(primary or (lines[0] if lines else type(exc).__name__))
+
+
+def _missing_schemas(url: str, schemas: Sequence[str]) -> list[str] | None:
+    """Which of `schemas` do not exist (None when that cannot be told)."""
+    try:
+        with connect(url) as conn:
+            found = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT nspname FROM pg_namespace WHERE nspname = ANY(%s)",
+                    (list(schemas),),
+                )
+            }
+    except Exception:
+        return None
+    return [s for s in schemas if s not in found]
+
+
+def unavailable(message: str, doing: str = "") -> typer.Exit:
+    """Print one line and give the "could not check" exit to raise."""
+    typer.echo(f"error: {doing + ': ' if doing else ''}{message}", err=True)
+    return typer.Exit(EXIT_UNAVAILABLE)
+
+
+@contextmanager
+def database_errors(
+    url: str, schemas: Sequence[str] = (), doing: str = ""
+) -> Iterator[None]:
+    """Turn a database failure inside the block into one line on stderr (prefixed
+    with `doing`) and exit status `EXIT_UNAVAILABLE`, never a traceback and never a
+    verdict: a missing schema or table, an unreachable server, any other database
+    error. `schemas` are the ones the block reads, to name a missing one."""
+    import psycopg
+
+    where = database_address(url)
+    try:
+        yield
+    except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidSchemaName) as exc:
+        missing = _missing_schemas(url, schemas) if schemas else None
+        if missing:
+            names = ", ".join(repr(s) for s in missing)
+            raise unavailable(
+                f"schema {names} does not exist in the database at {where}: give "
+                "the schema the tables were projected into (--schema or "
+                "LEDGER_SCHEMA)",
+                doing,
+            ) from exc
+        raise unavailable(
+            f"{_first_line(exc)} in the database at {where}: is the schema "
+            "projected? (shixin project / shixin replay, or --schema / "
+            "LEDGER_SCHEMA)",
+            doing,
+        ) from exc
+    except psycopg.OperationalError as exc:
+        raise unavailable(
+            f"database unreachable at {where}: {_first_line(exc)} "
+            "(is PostgreSQL running? DATABASE_URL / POSTGRES_PORT)",
+            doing,
+        ) from exc
+    except psycopg.Error as exc:
+        raise unavailable(
+            f"database error at {where}: {_first_line(exc)}", doing
+        ) from exc
+
+
 @db_app.command("migrate")
 def migrate(schema: SchemaOpt = "ledger") -> None:
     """Create or upgrade the query tables in SCHEMA."""
-    import psycopg
-
     from projections.migrate import MigrationError, analyze
     from projections.migrate import migrate as run_migrations
 
     settings = _settings()
-    with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
+    with database_errors(settings.postgres_url), connect(settings.postgres_url) as conn:
         try:
             applied = run_migrations(conn, schema)
             analyze(conn, schema)
@@ -70,13 +175,15 @@ def project(
     """Project the ledger and derived topics into the query tables, exactly once."""
     from projections.projector import run
 
-    stats = run(
-        _settings(),
-        schema=schema,
-        projector=projector,
-        until_caught_up=until_caught_up,
-        batch_size=batch_size,
-    )
+    settings = _settings()
+    with database_errors(settings.postgres_url, [schema]):
+        stats = run(
+            settings,
+            schema=schema,
+            projector=projector,
+            until_caught_up=until_caught_up,
+            batch_size=batch_size,
+        )
     rate = stats.applied / stats.elapsed if stats.elapsed else 0.0
     typer.echo(
         f"projected {stats.applied} events ({stats.skipped} seen before, "
@@ -86,26 +193,42 @@ def project(
 
 def check(
     subject: Annotated[str, typer.Argument(help="Resident ID, USCC or org code.")],
-    agency: Annotated[str | None, typer.Option(help="Only this agency.")] = None,
-    measure: Annotated[str | None, typer.Option(help="Only this measure code.")] = None,
+    agency: Annotated[
+        str | None,
+        typer.Option(help="Only this agency (a code such as PBOC, any case)."),
+    ] = None,
+    measure: Annotated[
+        str | None,
+        typer.Option(
+            help="Only this measure (AGENCY.MEASURE, e.g. RAILWAY.TRAIN_RESTRICTION)."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
     schema: SchemaOpt = "ledger",
 ) -> None:
     """Is SUBJECT under an active measure now (interception, 拦截)?
 
-    Exit status 0: clear, 3: intercept, 2: invalid subject."""
-    import psycopg
-
-    from projections.check import SubjectError
+    Exit status 0: clear; 3: intercept; 2: invalid subject, agency or measure;
+    4: could not check (database unreachable, schema missing or not built), which
+    is never a clear answer."""
+    from projections.check import CheckInputError, normalized_agency, normalized_measure
     from projections.check import check as run_check
 
+    try:
+        agency = None if agency is None else normalized_agency(agency, "--agency")
+        measure = None if measure is None else normalized_measure(measure, "--measure")
+    except CheckInputError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from exc
     settings = _settings()
-    with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
-        try:
-            result = run_check(conn, subject, agency, measure, schema=schema)
-        except SubjectError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from exc
+    doing = "could not check (neither CLEAR nor INTERCEPT)"
+    with database_errors(settings.postgres_url, [schema], doing):
+        with connect(settings.postgres_url) as conn:
+            try:
+                result = run_check(conn, subject, agency, measure, schema=schema)
+            except CheckInputError as exc:
+                typer.echo(f"error: {exc}", err=True)
+                raise typer.Exit(EXIT_USAGE) from exc
     if as_json:
         typer.echo(
             json.dumps(result.as_dict(), default=_json, ensure_ascii=False, indent=2)
@@ -125,7 +248,7 @@ def check(
                 f"still {m.sanction_state} "
                 f"but listing {m.listing_id} is {m.listing_state}: release overdue"
             )
-    raise typer.Exit(3 if result.intercept else 0)
+    raise typer.Exit(EXIT_INTERCEPT if result.intercept else EXIT_CLEAR)
 
 
 def query(
@@ -147,34 +270,59 @@ def query(
     listing: Annotated[
         str | None, typer.Option("--listing", help="Listing id.")
     ] = None,
+    include_withdrawn: Annotated[
+        bool,
+        typer.Option(
+            "--include-withdrawn",
+            help="violations: also those the engine withdrew, marked WITHDRAWN.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines output.")] = False,
     schema: SchemaOpt = "ledger",
 ) -> None:
-    """What was true at --as-of, as known at --known-at (UTC unless offset given)."""
-    import psycopg
+    """What was true at --as-of, as known at --known-at (UTC unless offset given).
 
+    Violations the engine withdrew are left out unless --include-withdrawn.
+    Exit status 2: invalid input; 4: could not answer (database unreachable,
+    schema missing or not built)."""
     from projections.query import as_of as run_query
 
     settings = _settings()
-    with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
-        try:
-            found = run_query(
-                conn, table, _utc(as_of), _utc(known_at), listing, schema=schema
-            )
-        except ValueError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from exc
+    with database_errors(settings.postgres_url, [schema]):
+        with connect(settings.postgres_url) as conn:
+            try:
+                found = run_query(
+                    conn,
+                    table,
+                    _utc(as_of),
+                    _utc(known_at),
+                    listing,
+                    schema=schema,
+                    include_withdrawn=include_withdrawn,
+                )
+            except ValueError as exc:
+                typer.echo(f"error: {exc}", err=True)
+                raise typer.Exit(EXIT_USAGE) from exc
+    withdrawn = 0
     for row in found:
         if as_json:
             typer.echo(json.dumps(row, default=_json, ensure_ascii=False))
-        else:
-            typer.echo(
-                "  ".join(
-                    f"{k}={_json(v) if v is not None else ''}" for k, v in row.items()
-                )
+            continue
+        mark = ""
+        if row.get("withdrawn") is True:
+            withdrawn += 1
+            mark = "WITHDRAWN  "
+        typer.echo(
+            mark
+            + "  ".join(
+                f"{k}={_json(v) if v is not None else ''}" for k, v in row.items()
             )
+        )
     if not as_json:
-        typer.echo(f"({len(found)} rows)")
+        shown = f"{len(found)} rows"
+        if include_withdrawn and table == "violations":
+            shown += f", {withdrawn} withdrawn"
+        typer.echo(f"({shown})")
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -27,9 +27,14 @@ def as_of(
     known_at: datetime | None = None,
     listing_id: str | None = None,
     schema: str = DEFAULT_SCHEMA,
+    include_withdrawn: bool = False,
 ) -> list[dict[str, Any]]:
     """Rows of `table` in effect at `at`, as the ledger knew them at `known_at`
-    (both default to now)."""
+    (both default to now).
+
+    Violations the engine withdrew (`withdrawn`: a later-recorded act showed the
+    obligation met after all) are no violations: they are left out, as the demo
+    report and the audit's `missed` leave them out, unless `include_withdrawn`."""
     if table not in SUBJECTS:
         raise ValueError(
             f"unknown table {table!r}: expected one of {', '.join(SUBJECTS)}"
@@ -49,12 +54,17 @@ def as_of(
         "WHERE valid_from <= %(at)s AND (valid_to IS NULL OR %(at)s < valid_to) "
         "AND known_from <= %(known)s AND (known_to IS NULL OR %(known)s < known_to) "
         "AND (%(listing)s::text IS NULL OR listing_id = %(listing)s) "
-        "ORDER BY {order}"
+        "{standing}ORDER BY {order}"
     ).format(
         cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
         schema=sql.Identifier(schema),
         table=sql.Identifier(f"{table}_history"),
         order=sql.SQL(", ").join(map(sql.Identifier, TABLE_KEYS[table])),
+        standing=sql.SQL(
+            "AND NOT withdrawn "
+            if table == "violations" and not include_withdrawn
+            else ""
+        ),
     )
     with conn.cursor() as cur:
         cur.execute(query, {"at": at, "known": known_at, "listing": listing_id})

@@ -61,6 +61,14 @@ PROCESSING_COLUMNS = frozenset(
 CONTENT_FILTERS = {"events": "NOT derived", "violations": "NOT withdrawn"}
 
 
+class SchemaNotFound(LookupError):
+    """The schema does not exist or holds no tables: nothing to digest or compare."""
+
+    def __init__(self, schema: str, message: str) -> None:
+        super().__init__(message)
+        self.schema = schema
+
+
 def pin_session(conn: psycopg.Connection[Any]) -> None:
     """Make every text rendering of the session independent of the server's defaults."""
     conn.execute("SET TimeZone = 'UTC'")
@@ -80,8 +88,10 @@ def content_tables(
     ).fetchall()
     names = [r[0] for r in rows]
     if not names:
-        raise LookupError(
-            f"schema {schema!r} has no tables: was it projected or replayed?"
+        raise SchemaNotFound(
+            schema,
+            f"schema {schema!r} does not exist or has no tables: was it projected "
+            "or replayed?",
         )
     kept = [n for n in names if n not in BOOKKEEPING_TABLES]
     if view == "content":

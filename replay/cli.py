@@ -20,7 +20,11 @@ from shixin.settings import get_settings
 logger = logging.getLogger(__name__)
 
 audit_app = typer.Typer(
-    help="Auditors' tools: digests, diffs and questions answered from the tables.",
+    help=(
+        "Auditors' tools: digests, diffs and questions answered from the tables. "
+        "Exit status 2: invalid input; 4: could not answer (database unreachable, "
+        "schema missing or not built); diff: 1 when the schemas differ."
+    ),
     no_args_is_help=True,
 )
 
@@ -60,28 +64,57 @@ def _day(value: str, option: str) -> date:
         ) from exc
 
 
-@contextmanager
-def _connect() -> Iterator[Any]:
-    """A pinned session; a missing schema, table or listing is a clear error
-    (exit status 2), never a traceback."""
-    import psycopg
+def _date_range(since: str, until: str) -> tuple[date, date]:
+    first, last = _day(since, "--from"), _day(until, "--to")
+    if first > last:
+        raise typer.BadParameter(
+            f"--from {first.isoformat()} is after --to {last.isoformat()}: expected "
+            "a period whose first day is on or before its last day"
+        )
+    return first, last
 
-    from replay.audit import pin_session
+
+def _agency(value: str | None) -> str | None:
+    """The agency code in the catalogue's spelling, as `shixin check` reads it."""
+    from projections.check import CheckInputError, normalized_agency
+
+    if value is None:
+        return None
+    try:
+        return normalized_agency(value, "agency")
+    except CheckInputError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--agency") from exc
+
+
+def _subject(value: str) -> str:
+    """The subject as stored, checked as `shixin check` checks it."""
+    from projections.check import CheckInputError, normalized_subject, subject_kind
 
     try:
-        with psycopg.connect(get_settings().postgres_url, autocommit=True) as conn:
+        subject_kind(value)
+    except CheckInputError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--subject") from exc
+    return normalized_subject(value)
+
+
+@contextmanager
+def _connect(*schemas: str) -> Iterator[Any]:
+    """A pinned session on the database, never a traceback: a listing not found is
+    a usage error (exit status 2); a database that cannot answer (unreachable, a
+    schema missing or not built) is exit status 4, one line naming what failed."""
+    from projections.cli import EXIT_USAGE, connect, database_errors, unavailable
+    from replay.audit import SchemaNotFound, pin_session
+
+    url = get_settings().postgres_url
+    try:
+        with database_errors(url, schemas), connect(url) as conn:
             pin_session(conn)
             yield conn
+    except SchemaNotFound as exc:
+        raise unavailable(str(exc.args[0] if exc.args else exc)) from exc
     except LookupError as exc:
         typer.echo(f"error: {exc.args[0] if exc.args else exc}", err=True)
-        raise typer.Exit(2) from exc
-    except psycopg.errors.UndefinedTable as exc:
-        typer.echo(
-            f"error: {str(exc).splitlines()[0]}: is the schema projected? "
-            "(shixin project / shixin replay, or --schema / LEDGER_SCHEMA)",
-            err=True,
-        )
-        raise typer.Exit(2) from exc
+        raise typer.Exit(EXIT_USAGE) from exc
 
 
 def _plain(value: Any) -> Any:
@@ -127,7 +160,12 @@ def replay_command(
     ] = False,
     batch: Annotated[int, typer.Option(help="Records per transaction.")] = 5000,
 ) -> None:
-    """Rebuild every query table from the log alone into a scratch schema."""
+    """Rebuild every query table from the log alone into a scratch schema.
+
+    A schema is resumed only with the cut-off (--until) it was built with; --fresh
+    rebuilds it. Exit status 2: invalid input or refused; 4: database or Kafka
+    unreachable; 130: interrupted (run again to resume)."""
+    from confluent_kafka import KafkaException
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -136,20 +174,29 @@ def replay_command(
         TimeRemainingColumn,
     )
 
+    from projections.cli import EXIT_USAGE, database_errors, unavailable
     from replay.replayer import ReplayError, read_offsets_file, replay
 
     if until is not None and until_offsets is not None:
         raise typer.BadParameter("give --until or --until-offsets, not both")
+    cutoff = _instant(until, "--until")
     settings = get_settings()
-    stop = None if until_offsets is None else read_offsets_file(str(until_offsets))
-    with Progress(
-        TextColumn("replay"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]:>10} ev/s"),
-        TimeRemainingColumn(),
-        transient=True,
-    ) as progress:
+    try:
+        stop = None if until_offsets is None else read_offsets_file(str(until_offsets))
+    except ReplayError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from exc
+    with (
+        database_errors(settings.postgres_url),
+        Progress(
+            TextColumn("replay"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]:>10} ev/s"),
+            TimeRemainingColumn(),
+            transient=True,
+        ) as progress,
+    ):
         task = progress.add_task("replay", total=None, rate="")
         started = time.monotonic()
 
@@ -163,7 +210,7 @@ def replay_command(
             stats = replay(
                 settings,
                 into,
-                until=_instant(until, "--until"),
+                until=cutoff,
                 until_offsets=stop,
                 fresh=fresh,
                 batch_size=batch,
@@ -171,7 +218,12 @@ def replay_command(
             )
         except ReplayError as exc:
             typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from exc
+            raise typer.Exit(EXIT_USAGE) from exc
+        except KafkaException as exc:
+            raise unavailable(
+                f"Kafka unreachable at {settings.bootstrap_servers}: {exc} "
+                "(is the broker running? KAFKA_BOOTSTRAP_SERVERS / KAFKA_PORT)"
+            ) from exc
     Console().print(
         f"replayed [bold]{stats.records:,}[/bold] records into [bold]{into}[/bold] "
         f"in {stats.seconds:.1f}s ({stats.rate:,.0f} records/s): "
@@ -195,7 +247,7 @@ def digest_command(
     """Print a digest per table and one for the schema."""
     from replay.audit import digest_schema
 
-    with _connect() as conn:
+    with _connect(schema) as conn:
         result = digest_schema(conn, schema, view="raw" if raw else "content")
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=1))
@@ -216,7 +268,7 @@ def diff_command(
     """Show the rows that differ between two schemas, table by table."""
     from replay.audit import diff_schemas
 
-    with _connect() as conn:
+    with _connect(schema_a, schema_b) as conn:
         diffs = diff_schemas(conn, schema_a, schema_b, view="raw" if raw else "content")
     differing = [d for d in diffs if not d.equal]
     if as_json:
@@ -258,7 +310,7 @@ def history_command(
     """Every event of a listing, with when it took effect and when it was recorded."""
     from replay.questions import listing_history
 
-    with _connect() as conn:
+    with _connect(schema) as conn:
         rows = listing_history(conn, schema, listing_id, derived=derived)
     _show(f"history of {listing_id}", rows, as_json)
 
@@ -276,8 +328,9 @@ def enforce_command(
     """What an agency had to enforce against a subject on a date, and why."""
     from replay.questions import had_to_enforce
 
-    with _connect() as conn:
-        rows = had_to_enforce(conn, schema, subject, _day(on, "--on"), agency)
+    value, day, code = _subject(subject), _day(on, "--on"), _agency(agency)
+    with _connect(schema) as conn:
+        rows = had_to_enforce(conn, schema, value, day, code)
     _show(f"measures in force against the subject on {on}", rows, as_json)
 
 
@@ -299,10 +352,11 @@ def missed_command(
     if len(chosen) > 1:
         raise typer.BadParameter("give one of --court, --agency, --publisher")
     kind, code = chosen[0] if chosen else (None, None)
-    with _connect() as conn:
-        rows = missed_deadlines(
-            conn, schema, _day(since, "--from"), _day(until, "--to"), kind, code
-        )
+    if kind == "AGENCY":
+        code = _agency(code)
+    first, last = _date_range(since, until)
+    with _connect(schema) as conn:
+        rows = missed_deadlines(conn, schema, first, last, kind, code)
     _show("missed deadlines", rows, as_json)
 
 
@@ -316,6 +370,7 @@ def figures_command(
     """Accountability figures (责任追究) of every court and agency for a period."""
     from replay.questions import accountability
 
-    with _connect() as conn:
-        rows = accountability(conn, schema, _day(since, "--from"), _day(until, "--to"))
+    first, last = _date_range(since, until)
+    with _connect(schema) as conn:
+        rows = accountability(conn, schema, first, last)
     _show("accountability figures", rows, as_json)

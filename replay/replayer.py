@@ -16,6 +16,13 @@ touched and the clock. An interrupted replay resumes from there.
 `--until INSTANT` keeps only acts that took effect by INSTANT (and ticks up to it),
 then advances every listing's clock to INSTANT, so the tables show what was true at
 that instant as the whole log knows it: the same as the live tables' `--as-of` view.
+
+The cut-off is part of the checkpoint (`replay_state`, kind `meta`). The records it
+left out are passed, not kept for later, and the clock was advanced to it: so a
+schema is resumed only with the cut-off it was built with (the same instant, or no
+`--until` for both), and a replay asking for another one is refused with a
+`ReplayError` (`--fresh` rebuilds). Likewise `--until-offsets` may extend a schema,
+never take back records it already holds.
 """
 
 from __future__ import annotations
@@ -43,6 +50,12 @@ logger = logging.getLogger(__name__)
 
 TopicPartitionKey = tuple[str, int]
 Offsets = dict[TopicPartitionKey, int]
+
+# The cut-off a schema was built with, in `replay_state`: ("meta", "until") holds
+# the ISO instant, or WHOLE_LOG when the replay had no --until.
+META = "meta"
+UNTIL_KEY = "until"
+WHOLE_LOG = "whole log"
 
 CHECKPOINT_DDL = """
 CREATE TABLE IF NOT EXISTS {schema}.replay_checkpoint (
@@ -115,8 +128,16 @@ class _LastDecoded:
 
 def read_offsets_file(path: str) -> Offsets:
     """Read `{"topic": {"partition": next_offset}}`: where to stop a replay."""
-    with open(path, encoding="utf-8") as handle:
-        data = json.load(handle)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except OSError as exc:
+        raise ReplayError(f"offsets file {path!r}: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise ReplayError(
+            f"offsets file {path!r} is not JSON: {exc}; expected "
+            "{topic: {partition: offset}}"
+        ) from exc
     offsets: Offsets = {}
     try:
         for topic, partitions in data.items():
@@ -181,6 +202,8 @@ def replay(
         conn.autocommit = False
         start, states = _load_checkpoint(conn, schema)
         conn.commit()
+        _check_resumable(schema, start, states, until, until_offsets)
+        cutoff = _cutoff_text(until)
         stats.resumed = bool(start)
 
         listings = _Tracked(states.get("listing", {}))
@@ -243,6 +266,7 @@ def replay(
                         _save_checkpoint(
                             conn, schema, positions, listings, open_index, clock
                         )
+                        _save_cutoff(conn, schema, cutoff)
                 except Exception:
                     cache.clear()  # the batch did not commit: forget what it folded
                     raise
@@ -424,6 +448,66 @@ def _advance_all(
         )
         items.extend(_project(processor, decoder, record, codec.decode))
     return items
+
+
+def _cutoff_text(until: datetime | None) -> str:
+    return WHOLE_LOG if until is None else until.isoformat()
+
+
+def _cutoff_words(text: str | None) -> str:
+    if text is None:
+        return "an unknown cut-off (a checkpoint of an older version)"
+    return "the whole log (no --until)" if text == WHOLE_LOG else f"--until {text}"
+
+
+def _check_resumable(
+    schema: str,
+    start: Offsets,
+    states: dict[str, dict[str, str]],
+    until: datetime | None,
+    until_offsets: Offsets | None,
+) -> None:
+    """Refuse to resume a schema built with another cut-off, or to stop it at
+    offsets it has already passed: either would report success over tables that
+    do not show what was asked."""
+    built = states.get(META, {}).get(UNTIL_KEY)
+    if not start and built is None:
+        return  # a new schema
+    same = built is not None and (
+        built == WHOLE_LOG
+        if until is None
+        else built != WHOLE_LOG and datetime.fromisoformat(built) == until
+    )
+    if not same:
+        raise ReplayError(
+            f"schema {schema!r} was built from {_cutoff_words(built)}; this replay "
+            f"asks for {_cutoff_words(_cutoff_text(until))}. A replay resumes only "
+            "with the cut-off it was built with: add --fresh to rebuild the schema "
+            "(or replay into another schema)"
+        )
+    if until_offsets is not None:
+        passed = sorted(
+            (tp, done) for tp, done in start.items() if done > until_offsets.get(tp, 0)
+        )
+        if passed:
+            (topic, partition), done = passed[0]
+            more = f" (and {len(passed) - 1} more)" if len(passed) > 1 else ""
+            raise ReplayError(
+                f"schema {schema!r} already holds {topic} partition {partition} up "
+                f"to offset {done}, past the requested stop offset "
+                f"{until_offsets.get((topic, partition), 0)}{more}: a replay never "
+                "takes records back; add --fresh to rebuild the schema"
+            )
+
+
+def _save_cutoff(conn: psycopg.Connection[Any], schema: str, cutoff: str) -> None:
+    conn.execute(
+        sql.SQL(
+            "INSERT INTO {}.replay_state (kind, key, value) VALUES (%s, %s, %s) "
+            "ON CONFLICT (kind, key) DO NOTHING"  # as first written: same instant
+        ).format(sql.Identifier(schema)),
+        (META, UNTIL_KEY, cutoff),
+    )
 
 
 def _load_checkpoint(

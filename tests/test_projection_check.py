@@ -10,7 +10,13 @@ import psycopg
 import pytest
 
 from contract.event import Actor, LedgerEvent, Position
-from projections.check import LEGAL_REPRESENTATIVE, LOOKUP, check, lookup_params
+from projections.check import (
+    LEGAL_REPRESENTATIVE,
+    LOOKUP,
+    CodeError,
+    check,
+    lookup_params,
+)
 from projections.migrate import migrate
 from projections.store import apply_batch
 
@@ -135,3 +141,68 @@ def test_each_identifier_role_is_one_index_scan(
     ):
         assert index in plan, plan
     assert "Bitmap" not in plan, plan
+
+
+def test_agency_and_measure_are_matched_in_any_case(
+    conn: psycopg.Connection, pg_schema: str
+) -> None:
+    migrate(conn, pg_schema)
+    with conn.transaction():
+        apply_batch(conn, pg_schema, org_listing(shielded=False))
+    at = T0 + timedelta(days=20)
+
+    for agency, measure in (
+        ("railway", None),
+        ("Railway", None),
+        (" ＲＡＩＬＷＡＹ ", None),  # full width, with the spaces of a paste
+        (None, "railway.train_restriction"),
+        ("RAILWAY", "Railway.Train_Restriction"),
+    ):
+        found = check(conn, USCC, agency, measure, schema=pg_schema, at=at)
+        assert found.intercept, (agency, measure)
+        assert [m.measure_code for m in found.active] == [RAILWAY]
+    # the legal representative too: the ban binds them whatever the spelling
+    assert check(conn, REP_ID, "railway", schema=pg_schema, at=at).intercept
+
+
+@pytest.mark.parametrize(
+    ("agency", "measure", "message"),
+    [
+        ("NOPE", None, r"agency 'NOPE' is not an agency code: expected one of .*PBOC"),
+        ("", None, r"agency '' is not an agency code"),
+        (
+            None,
+            "credit",
+            r"measure 'credit' is not a measure code.*: expected "
+            r"AGENCY.MEASURE.*PBOC.CREDIT_REPORTING_RECORD",
+        ),
+        (None, "NOPE.CREDIT", r"measure 'NOPE.CREDIT' is not a measure code"),
+        (None, "PBOC", r"measure 'PBOC' is not a measure code"),
+    ],
+)
+def test_codes_outside_the_catalogue_are_refused_not_clear(
+    conn: psycopg.Connection,
+    pg_schema: str,
+    agency: str | None,
+    measure: str | None,
+    message: str,
+) -> None:
+    migrate(conn, pg_schema)
+    with conn.transaction():
+        apply_batch(conn, pg_schema, org_listing(shielded=False))
+
+    with pytest.raises(CodeError, match=message):
+        check(conn, USCC, agency, measure, schema=pg_schema)
+
+
+def test_a_measure_outside_the_catalogue_is_refused() -> None:
+    from contract import vocab
+    from projections.check import normalized_measure
+
+    assert normalized_measure("pboc.credit_reporting_record") == (
+        "PBOC.CREDIT_REPORTING_RECORD"
+    )
+    if getattr(vocab, "MEASURES", None) is None:
+        pytest.skip("contract.vocab has no closed list of measures")
+    with pytest.raises(CodeError, match=r"expected one of PBOC's: PBOC\.CREDIT_REP"):
+        normalized_measure("PBOC.NO_SUCH_MEASURE")

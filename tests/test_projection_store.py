@@ -6,7 +6,7 @@ import json
 import random
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -327,3 +327,87 @@ def test_an_entry_decided_but_not_publishable_stays_off_the_public_list(
         (lc038["listing_id"],),
     ).fetchone()
     assert shown == (0,)
+
+
+def _violation(obligation: str, withdrawn: bool) -> dict[str, Any]:
+    at = datetime(2024, 4, 9, 2, tzinfo=UTC)
+    return {
+        "obligation_id": obligation, "listing_id": "L-V", "rule_id": "R.1",
+        "rule_source": "test", "policy_version": "R/v1", "obligor": "AUTHORITY",
+        "responsible_kind": "COURT", "responsible_code": "闽0203",
+        "trigger_event": f"{obligation}-T", "triggered_at": at,
+        "due_date": date(2024, 4, 12), "due_at": None, "provisional": False,
+        "verdict": "VIOLATION", "detected_by": "TICK", "response_event": None,
+        "actual_date": None, "reason": "late", "violated_event": f"{obligation}-V",
+        "answer_event": None, "answered_at": None, "withdrawn": withdrawn,
+        "last_event": f"{obligation}-L", "valid_from": at, "valid_to": None,
+        "known_from": at, "known_to": None, "known_topic": "court",
+        "known_partition": 0, "known_offset": 1,
+    }  # fmt: skip
+
+
+@pytest.fixture
+def violations(conn: psycopg.Connection, pg_schema: str) -> str:
+    """A schema whose violations at 2024-04-20 are one standing, one withdrawn."""
+    migrate(conn, pg_schema)
+    for row in (_violation("O-STANDING", False), _violation("O-WITHDRAWN", True)):
+        conn.execute(
+            f'INSERT INTO "{pg_schema}".violations_history ({", ".join(row)}) '
+            f"VALUES ({', '.join(['%s'] * len(row))})",
+            list(row.values()),
+        )
+    return pg_schema
+
+
+AT = datetime.fromisoformat("2024-04-20T00:00:00+08:00")
+
+
+def test_as_of_leaves_withdrawn_violations_out_unless_asked(
+    conn: psycopg.Connection, violations: str
+) -> None:
+    standing = as_of(conn, "violations", AT, schema=violations)
+    assert [(r["obligation_id"], r["withdrawn"]) for r in standing] == [
+        ("O-STANDING", False)
+    ]
+    every = as_of(conn, "violations", AT, schema=violations, include_withdrawn=True)
+    assert [(r["obligation_id"], r["withdrawn"]) for r in every] == [
+        ("O-STANDING", False),
+        ("O-WITHDRAWN", True),
+    ]
+
+
+def test_query_command_marks_withdrawn_violations(
+    conn: psycopg.Connection,
+    violations: str,
+    pg_conninfo: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from shixin.cli import app
+    from shixin.settings import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", pg_conninfo)
+    get_settings.cache_clear()
+    try:
+        args = ["query", "violations", "--as-of", AT.isoformat(), "--schema",
+                violations]  # fmt: skip
+        plain = CliRunner().invoke(app, args)
+        shown = CliRunner().invoke(app, [*args, "--include-withdrawn"])
+        as_json = CliRunner().invoke(app, [*args, "--include-withdrawn", "--json"])
+    finally:
+        get_settings.cache_clear()
+
+    assert plain.exit_code == 0, plain.output
+    assert "O-STANDING" in plain.stdout and "O-WITHDRAWN" not in plain.stdout
+    assert plain.stdout.splitlines()[-1] == "(1 rows)"
+    assert shown.exit_code == 0, shown.output
+    lines = shown.stdout.splitlines()
+    assert [line.split()[0] for line in lines[:-1]] == [
+        "obligation_id=O-STANDING",
+        "WITHDRAWN",
+    ]
+    assert "obligation_id=O-WITHDRAWN" in lines[1]
+    assert lines[-1] == "(2 rows, 1 withdrawn)"
+    rows = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert [r["withdrawn"] for r in rows] == [False, True]

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,7 +25,7 @@ from producers.publish import publish_files
 from projections.projector import run as project
 from projections.query import as_of
 from replay.audit import PROCESSING_COLUMNS, diff_schemas, digest_schema
-from replay.replayer import replay
+from replay.replayer import ReplayError, replay
 from shixin.settings import REPO_ROOT, Settings
 from shixin.stack.topics import LedgerTopics
 
@@ -243,3 +243,67 @@ def test_an_altered_log_gives_another_digest_and_a_diff_naming_its_rows(
         assert touched == {altered_listing}
     finally:
         delete_topics(forged, prefixed_topics(forged, f"{forged.topic_prefix}."))
+
+
+@pytest.fixture
+def published(ledger_topics: LedgerTopics, tmp_path: Path) -> Settings:
+    """The sample lifecycles published to a fresh ledger (no worker: a replay runs
+    the rules engine itself)."""
+    settings = ledger_topics.settings
+    sample = tmp_path / "lifecycles.jsonl"
+    sample.write_bytes((REPO_ROOT / "data" / "lifecycles.jsonl").read_bytes())
+    reports = publish_files([sample], settings=settings)
+    assert sum(r.rejected for r in reports) == 0
+    return settings
+
+
+def _latest_act(settings: Settings, schema: str) -> datetime:
+    with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
+        row = conn.execute(
+            f'SELECT max(occurred_at) FROM "{schema}".events WHERE NOT derived'
+        ).fetchone()
+    assert row is not None and row[0] is not None
+    return row[0]
+
+
+def test_a_schema_resumes_only_with_the_cut_off_it_was_built_with(
+    published: Settings, pg_schema: str
+) -> None:
+    settings, schema = published, pg_schema
+    july = datetime(2024, 7, 1, tzinfo=SHANGHAI)
+    earlier = datetime(2020, 1, 1, tzinfo=SHANGHAI)
+    built = replay(settings, schema, until=july, fresh=True)
+    assert built.records > 0 and built.filtered > 0
+    assert _latest_act(settings, schema) <= july
+
+    with pytest.raises(ReplayError) as refused:
+        replay(settings, schema, until=earlier)
+    message = str(refused.value)
+    assert "--until 2024-07-01T00:00:00+08:00" in message
+    assert "--until 2020-01-01T00:00:00+08:00" in message
+    assert "--fresh" in message
+    with pytest.raises(ReplayError, match=r"asks for the whole log .*--fresh"):
+        replay(settings, schema)
+    with pytest.raises(ReplayError, match="already holds"):
+        replay(settings, schema, until=july, until_offsets={})
+    assert _latest_act(settings, schema) > earlier  # nothing was taken back
+
+    # the same instant (in any offset) resumes: nothing new to read
+    again = replay(settings, schema, until=july.astimezone(UTC))
+    assert again.records == 0 and again.resumed
+
+    # the command line says so too, with the usage exit status
+    done = subprocess.run(
+        [sys.executable, "-m", "shixin", "replay", "--into", schema, "--until",
+         earlier.isoformat()],
+        env=_env(settings), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "built from --until 2024-07-01" in done.stderr
+    assert "--fresh" in done.stderr
+    assert "Traceback" not in done.stderr
+
+    # --fresh rebuilds with the new cut-off
+    rebuilt = replay(settings, schema, until=earlier, fresh=True)
+    assert rebuilt.records < built.records
+    assert _latest_act(settings, schema) <= earlier

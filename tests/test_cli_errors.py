@@ -1,0 +1,266 @@
+"""Bad input and an unavailable database at the command line: one clear line and a
+documented exit status, never a traceback, and never CLEAR when nothing was checked.
+
+The commands run in-process (`typer.testing.CliRunner`) against the session's
+PostgreSQL server; the "database down" cases point DATABASE_URL at a closed port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from contract.event import Actor, LedgerEvent, Position
+from projections.cli import EXIT_CLEAR, EXIT_INTERCEPT, EXIT_UNAVAILABLE, EXIT_USAGE
+from projections.migrate import migrate
+from projections.store import apply_batch
+from shixin.cli import app
+from shixin.settings import get_settings
+
+PERSON = "35020519710324517X"  # a valid resident ID (GB 11643 check digit)
+USCC = "91350211MA3H4AUT51"
+DOWN = "postgresql://postgres:secret@127.0.0.1:1/postgres"  # nothing listens there
+T0 = datetime(2021, 3, 1, 2, 0, tzinfo=UTC)
+COURT = Actor(kind="COURT", code="闽0211", name="厦门市集美区人民法院")
+LEDGER = Actor(kind="LEDGER", code="rules-engine")
+
+
+def org_listing() -> list[tuple[LedgerEvent, Position]]:
+    """An organisation listed and published, under a RAILWAY and a FINANCE measure."""
+
+    def sanction(measure: str, day: int) -> dict[str, Any]:
+        return {
+            "agency": measure.split(".")[0], "measure_code": measure,
+            "state": "APPLIED", "previous_state": None,
+            "since": T0 + timedelta(days=day), "reason": None, "legal_basis": None,
+            "retained_until": None, "trigger_event": f"E-{day}",
+        }  # fmt: skip
+
+    debtor = {
+        "name": "厦门市珀璟房地产开发有限责任公司", "entity_type": "LEGAL_PERSON",
+        "id_number": USCC, "published_card_number": "MA3H4AUT5",
+        "legal_representative": "吴龙聪", "legal_rep_id_number": "350211196912234297",
+    }  # fmt: skip
+    acts: list[tuple[str, Actor, int, dict[str, Any]]] = [
+        ("DEBTOR_IDENTIFIED", COURT, 0, {"case_number": "（2021）闽0211执9号",
+                                         "debtor": debtor}),
+        ("LISTING_DECISION_MADE", COURT, 1, {"conduct_codes": ["ABILITY_REFUSAL"]}),
+        ("LISTING_PUBLISHED", COURT, 2, {}),
+        ("SANCTION_STATE_CHANGED", LEDGER, 3,
+         sanction("RAILWAY.TRAIN_RESTRICTION", 3)),
+        ("SANCTION_STATE_CHANGED", LEDGER, 4, sanction("FINANCE.GOV_PROCUREMENT", 4)),
+    ]  # fmt: skip
+    return [
+        (
+            LedgerEvent(
+                event_id=f"CLI-{n}",
+                event_type=event_type,
+                listing_id="L-CLI",
+                occurred_at=T0 + timedelta(days=day),
+                actor=actor,
+                jurisdiction="CN-35",
+                payload=payload,
+                seq=n,
+            ),
+            Position("court", 0, n, T0 + timedelta(days=30 + n)),
+        )
+        for n, (event_type, actor, day, payload) in enumerate(acts)
+    ]
+
+
+def run(*args: str) -> Any:
+    result = CliRunner().invoke(app, list(args))
+    # a traceback (an uncaught exception) is a defect whatever the exit status
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        result.output
+    )
+    assert "Traceback" not in result.output
+    return result
+
+
+@pytest.fixture
+def database(pg_conninfo: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The session's PostgreSQL, as the commands' settings see it."""
+    monkeypatch.setenv("DATABASE_URL", pg_conninfo)
+    get_settings.cache_clear()
+    yield pg_conninfo
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def listed(database: str, pg_schema: str) -> str:
+    """A schema holding an organisation under RAILWAY and FINANCE measures."""
+    with psycopg.connect(database, autocommit=True) as conn:
+        migrate(conn, pg_schema)
+        with conn.transaction():
+            apply_batch(conn, pg_schema, org_listing())
+    return pg_schema
+
+
+@pytest.fixture
+def down(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("DATABASE_URL", DOWN)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+# 1. agency and measure codes
+
+
+@pytest.mark.services
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["--agency", "railway"],
+        ["--agency", "Railway"],
+        ["--agency", "ＲＡＩＬＷＡＹ"],  # full width, as an input method types it
+        ["--measure", "railway.train_restriction"],
+        ["--agency", "finance", "--measure", "finance.gov_procurement"],
+    ],
+)
+def test_check_matches_agency_and_measure_in_any_case(
+    listed: str, option: list[str]
+) -> None:
+    result = run("check", USCC, *option, "--schema", listed)
+    assert result.exit_code == EXIT_INTERCEPT, result.output
+    assert result.stdout.startswith("INTERCEPT")
+
+
+@pytest.mark.services
+@pytest.mark.parametrize(
+    ("option", "named"),
+    [
+        (["--agency", "NOPE"], "--agency 'NOPE' is not an agency code"),
+        (["--measure", "credit"], "--measure 'credit' is not a measure code"),
+        (["--measure", "NOPE.CREDIT"], "--measure 'NOPE.CREDIT' is not a measure"),
+    ],
+)
+def test_check_rejects_codes_outside_the_catalogue(
+    listed: str, option: list[str], named: str
+) -> None:
+    result = run("check", USCC, *option, "--schema", listed)
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert named in result.stderr
+    assert "PBOC" in result.stderr and "RAILWAY" in result.stderr  # the valid codes
+    assert "CLEAR" not in result.stdout
+
+
+# 2. a schema that is not there, a database that cannot be reached
+
+
+@pytest.mark.services
+def test_check_on_a_missing_schema_is_could_not_check(database: str) -> None:
+    result = run("check", PERSON, "--schema", "t_cli_nosuch")
+    assert result.exit_code == EXIT_UNAVAILABLE
+    assert result.exit_code not in (EXIT_CLEAR, EXIT_INTERCEPT)
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "could not check" in lines[0]
+    assert "schema 't_cli_nosuch' does not exist" in lines[0]
+
+
+@pytest.mark.services
+def test_check_on_a_schema_without_tables_is_could_not_check(database: str) -> None:
+    result = run("check", PERSON, "--schema", "public")
+    assert result.exit_code == EXIT_UNAVAILABLE
+    assert "listings" in result.stderr and "projected" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", PERSON],
+        ["check", PERSON, "--json"],
+        ["query", "violations"],
+        ["audit", "figures", "--from", "2024-01-01", "--to", "2024-12-31"],
+        ["audit", "enforce", "--subject", PERSON, "--on", "2024-01-01"],
+        ["audit", "missed", "--from", "2024-01-01", "--to", "2024-12-31"],
+        ["audit", "history", "L-1"],
+        ["audit", "digest", "ledger"],
+        ["audit", "diff", "ledger", "ledger_replay"],
+        ["db", "migrate", "--schema", "t_cli_never"],
+    ],
+)
+def test_a_database_that_is_down_is_one_line_and_exit_4(
+    down: None, args: list[str]
+) -> None:
+    result = run(*args)
+    assert result.exit_code == EXIT_UNAVAILABLE, result.output
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "database unreachable at 127.0.0.1:1/postgres" in lines[0]
+    assert "secret" not in lines[0]  # the address, never the password
+
+
+def test_check_help_documents_every_exit_status() -> None:
+    result = run("check", "--help")
+    assert result.exit_code == 0
+    text = " ".join(result.stdout.split())
+    for status in ("0: clear", "3: intercept", "2: invalid", "4: could not check"):
+        assert status in text, text
+
+
+@pytest.mark.services
+def test_audit_on_a_missing_schema_is_exit_4(database: str) -> None:
+    for args in (
+        ["audit", "digest", "t_cli_nosuch"],
+        ["audit", "figures", "--from", "2024-01-01", "--to", "2024-12-31",
+         "--schema", "t_cli_nosuch"],
+        ["query", "violations", "--schema", "t_cli_nosuch"],
+    ):  # fmt: skip
+        result = run(*args)
+        assert result.exit_code == EXIT_UNAVAILABLE, (args, result.output)
+        assert "t_cli_nosuch" in result.stderr
+
+
+# 5. the audit's questions validate their input as `check` does
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["audit", "enforce", "--subject", "123", "--on", "2024-01-01"],
+         "subject '123' is not valid"),
+        (["audit", "enforce", "--subject", PERSON[:-1] + "1", "--on", "2024-01-01"],
+         "check digit"),
+        (["audit", "enforce", "--subject", PERSON, "--on", "2024-01-01",
+          "--agency", "NOPE"], "agency 'NOPE' is not an agency code"),
+        (["audit", "missed", "--from", "2024-01-01", "--to", "2024-12-31",
+          "--agency", "NOPE"], "agency 'NOPE' is not an agency code"),
+        (["audit", "missed", "--from", "2024-12-31", "--to", "2024-01-01"],
+         "--from 2024-12-31 is after --to 2024-01-01"),
+        (["audit", "figures", "--from", "2024-12-31", "--to", "2024-01-01"],
+         "--from 2024-12-31 is after --to 2024-01-01"),
+    ],
+)  # fmt: skip
+def test_audit_questions_reject_bad_input_before_asking(
+    down: None, args: list[str], named: str
+) -> None:
+    # with the database down: the input is refused before any connection
+    result = run(*args)
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert named in " ".join(result.stderr.replace("│", " ").split())
+    assert "no rows" not in result.stdout
+
+
+@pytest.mark.services
+def test_audit_questions_accept_agency_codes_in_any_case(listed: str) -> None:
+    enforce = run(
+        "audit", "enforce", "--subject", USCC.lower(), "--on", "2021-03-20",
+        "--agency", "railway", "--schema", listed, "--json",
+    )  # fmt: skip
+    assert enforce.exit_code == 0, enforce.output
+    assert '"agency": "RAILWAY"' in enforce.stdout
+    missed = run(
+        "audit", "missed", "--from", "2021-01-01", "--to", "2021-12-31",
+        "--agency", "railway", "--schema", listed,
+    )  # fmt: skip
+    assert missed.exit_code == 0, missed.output
