@@ -45,6 +45,8 @@ from contract.vocab import (
     CONDUCT_LABELS,
     ENTITY_TYPES,
     LIFECYCLE_TYPES,
+    MEASURES,
+    MEASURES_OF_AGENCY,
     PROVINCE_OF_NAME,
     SPC2017_LABELS_FROM,
     UNKNOWN,
@@ -223,18 +225,55 @@ CaseNumber = Annotated[str, _checked(ids.check_case_number, "case_number")]
 EnforcementCaseNumber = Annotated[
     str, _checked(lambda v: ids.check_case_number(v, enforcement=True), "case_number")
 ]
-PublishedCardNumber = Annotated[
-    str, _checked(ids.check_published_card_number, "card_number")
-]
-MeasureCode = Annotated[
-    str,
-    _checked(
-        lambda v: (
-            None if ids.MEASURE_CODE.match(v) else "a measure code AGENCY.MEASURE"
-        ),
-        "measure_code",
-    ),
-]
+
+
+def _check_card_number(value: str) -> str | None:
+    """`ids.check_published_card_number`, with an 18-character value whose first 17
+    characters are digits judged as the resident ID number it reads as (GB 11643),
+    unless it is a valid USCC: the USCC wording is for values that look like one."""
+    if len(value) == 18 and value[:17].isdigit() and ids.check_uscc(value) is not None:
+        problem = ids.check_resident_id(value)
+        if problem is not None:
+            return (
+                f"{problem}; an 18-digit card number reads as a resident ID number,"
+                " which is published masked, such as 3502111983****2073"
+            )
+    return ids.check_published_card_number(value)
+
+
+def _check_measure_code(value: str) -> str | None:
+    """Problem with a measure code: it must be one of `vocab.MEASURES`."""
+    if value in MEASURES:
+        return None
+    if not ids.MEASURE_CODE.match(value):
+        return (
+            "a measure code AGENCY.MEASURE of the catalogue, such as"
+            f" {', '.join(_MEASURE_EXAMPLES)}"
+        )
+    agency = value.split(".", 1)[0]
+    known = MEASURES_OF_AGENCY.get(agency)
+    if known:
+        return f"a measure code of the catalogue; {agency}'s are {', '.join(known)}"
+    if agency in AGENCIES:
+        return (
+            f"a measure code of the catalogue; agency {agency} has none, others are"
+            f" {', '.join(_MEASURE_EXAMPLES)}"
+        )
+    return (
+        f"a measure code of the catalogue; {agency!r} is not an agency code"
+        f" ({', '.join(AGENCIES[:6])}, ...); measures are such as"
+        f" {', '.join(_MEASURE_EXAMPLES)}"
+    )
+
+
+_MEASURE_EXAMPLES = (
+    "RAILWAY.TRAIN_RESTRICTION",
+    "CIVIL_AVIATION.FLIGHT_BAN",
+    "PBOC.CREDIT_REPORTING_RECORD",
+    "MARKET_REGULATION.OFFICER_QUALIFICATION",
+)
+PublishedCardNumber = Annotated[str, _checked(_check_card_number, "card_number")]
+MeasureCode = Annotated[str, _checked(_check_measure_code, "measure_code")]
 Jurisdiction = Annotated[
     str, BeforeValidator(_jurisdiction), Field(pattern=r"^CN-\d{2}$")
 ]
@@ -522,12 +561,17 @@ def input_errors(
             for p in loc
             if not (isinstance(p, str) and p.startswith(("function-", "constrained-")))
         )
+        missing = problem["type"] == "missing"
         errors.append(
             InputError(
                 record=record,
                 field=_path(prefix + loc),
-                value=problem.get("input"),
-                expected=problem["msg"],
+                # pydantic gives the whole enclosing object as the input of a
+                # missing field; the field itself has no value.
+                value=None if missing else problem.get("input"),
+                expected="a value; the field is required"
+                if missing
+                else problem["msg"],
             )
         )
     return errors

@@ -148,6 +148,88 @@ AGENCIES = (
     "COURT",
     "OTHER",
 )
+# Joint-sanction measures (联合惩戒措施) the ledger knows, as AGENCY.MEASURE codes with
+# their gist (after the joint memorandum 发改财金〔2016〕141号). A closed list: input
+# naming a measure not in it is rejected. A new measure is added here first, under
+# an agency of AGENCIES.
+MEASURES: dict[str, str] = {
+    "NDRC.PUBLIC_BIDDING": "限制参与工程建设项目招标投标",
+    "NDRC.ENTERPRISE_BONDS": "限制发行企业债券",
+    "NDRC.GOV_INVESTMENT_PROJECTS": "限制政府投资项目及政府补贴性资金支持",
+    "PBOC.CREDIT_REPORTING_RECORD": "失信信息纳入金融信用信息基础数据库",
+    "PBOC.INTERBANK_BONDS": "限制在银行间市场发行债券",
+    "FINANCIAL_REGULATION.CREDIT_GRANTING": "融资授信审慎",
+    "FINANCIAL_REGULATION.CASH_VALUE_INSURANCE": "限制购买具有现金价值的保险产品",
+    "FINANCIAL_REGULATION.INSTITUTION_SETUP": "限制设立金融机构、担任董事监事高管",
+    "CSRC.SECURITIES_ISSUANCE": "限制发行股票、公司债券",
+    "CSRC.LISTED_COMPANY_OFFICER": "限制担任上市公司董事、监事、高级管理人员",
+    "SAFE.FOREIGN_EXCHANGE": "外汇管理审慎",
+    "FINANCE.GOV_PROCUREMENT": "限制参与政府采购",
+    "FINANCE.GOV_SUBSIDY": "限制获得政府补贴性资金",
+    "SASAC.STATE_ENTERPRISE_OFFICER": "限制担任国有企业法定代表人、董事、监事",
+    "NATURAL_RESOURCES.LAND_SUPPLY": "限制取得政府供应土地",
+    "HOUSING.ENTERPRISE_QUALIFICATION": "限制取得建设领域企业资质",
+    "HOUSING.BUILD_RENOVATE": "限制新建、扩建、高档装修房屋",
+    "HOUSING.REAL_ESTATE_PURCHASE": "限制购买不动产",
+    "MARKET_REGULATION.OFFICER_QUALIFICATION": "限制担任法定代表人、董事、监事、高管",
+    "MARKET_REGULATION.KEY_SUPERVISION": "列为重点监管对象",
+    "MARKET_REGULATION.PRODUCTION_LICENCE": "限制取得生产许可",
+    "EMERGENCY.SAFETY_LICENCE": "限制取得安全生产许可",
+    "TRANSPORT.TRANSPORT_LICENCE": "限制取得道路运输经营许可",
+    "CIVIL_AVIATION.FLIGHT_BAN": "限制乘坐飞机",
+    "RAILWAY.TRAIN_RESTRICTION": "限制乘坐G字头动车组列车及其他动车组一等以上座位",
+    "TAX.TAX_CREDIT_DOWNGRADE": "纳税信用评价降级",
+    "CUSTOMS.CUSTOMS_CREDIT_DOWNGRADE": "海关企业信用降级",
+    "PUBLIC_SECURITY.VEHICLE_PURCHASE": "限制购买非经营必需车辆",
+    "IMMIGRATION.EXIT_RESTRICTION": "限制出境",
+    "ORG_DEPT.CIVIL_SERVANT_RECRUITMENT": "限制招录（聘）为公务员",
+    "HRSS.PUBLIC_INSTITUTION_RECRUITMENT": "限制招聘为事业单位工作人员",
+    "CIVIL_AFFAIRS.SOCIAL_ORGANISATION_OFFICER": "限制担任社会组织负责人",
+    "ORG_ESTABLISHMENT.PUBLIC_INSTITUTION_REGISTRATION": "限制登记设立事业单位",
+    "EDUCATION.HIGH_FEE_PRIVATE_SCHOOL": "限制子女就读高收费私立学校",
+    "CULTURE_TOURISM.STAR_HOTEL": "限制在星级以上宾馆、酒店、夜总会、高尔夫球场消费",
+    "CULTURE_TOURISM.OUTBOUND_GROUP_TRAVEL": "限制旅游、度假（出境团队游）",
+    "FORESTRY.FOREST_LICENCE": "限制取得林业行政许可",
+    "CIVILIZATION_OFFICE.HONOURS": "限制参评文明单位、道德模范",
+    "JUSTICE.NOTARY_LAWYER_LICENCE": "限制取得律师、公证等执业许可",
+    "MILITARY.MILITARY_PROCUREMENT": "限制参与军队采购",
+    # the proposed codes of RULES.md §4 (CPC2016 §2 groups), with its wording
+    "FINANCIAL_REGULATION.FOUND_FINANCIAL_INSTITUTION": "set up financial companies (bank, securities, fund, futures, insurance, guarantee …)",  # noqa: E501
+    "NDRC.BOND_ISSUANCE": "issue bonds",
+    "CSRC.BOND_ISSUANCE": "issue bonds",
+    "CSRC.QUALIFIED_INVESTOR_QUOTA": "QFII/QDII quota",
+    "CSRC.EQUITY_INCENTIVE": "equity incentives",
+    "CSRC.SHARE_ISSUANCE_LISTING": "share issuance / NEEQ listing",
+    "CIVIL_AFFAIRS.FOUND_SOCIAL_ORG": "found social organisations",
+    "NDRC.GOV_INVESTMENT_PROJECT": "government-investment / fiscal-fund projects",
+    "NDRC.POLICY_SUPPORT": "policy support (investment, import/export, science)",
+    "SASAC.SOE_EXECUTIVE": "SOE director/supervisor/senior manager (incl. state-appointed in mixed companies); removal if in office",  # noqa: E501
+    "ORG_ESTABLISHMENT.PSI_LEGAL_REP": "legal representative of a public institution",
+    "FINANCIAL_REGULATION.FI_EXECUTIVE": "director/supervisor/senior manager of banks, securities, fund, futures, insurance, guarantee companies",  # noqa: E501
+    "CIVIL_AFFAIRS.SOCIAL_ORG_LEADER": "officer of a social organisation",
+    "HRSS.PSI_RECRUITMENT": "recruitment as civil servant / public-institution staff; appraisal of serving staff",  # noqa: E501
+    "ORG_DEPT.PARTY_MEMBERSHIP": "Party membership rules",
+    "ORG_DEPT.REPRESENTATIVE_CANDIDACY": "candidate for Party congress, people's congress, CPPCC",  # noqa: E501
+    "MILITARY.ENLISTMENT": "military enlistment / officer appraisal",
+    "CUSTOMS.AEO_CERTIFICATION": "customs-certified enterprise; tighter inspection",
+    "MARKET_REGULATION.FOOD_DRUG_LICENSING": "drug/food industries; hazardous chemicals, fireworks, mining, safety assessment",  # noqa: E501
+    "EMERGENCY.HAZARDOUS_INDUSTRY_LICENSING": "drug/food industries; hazardous chemicals, fireworks, mining, safety assessment",  # noqa: E501
+    "JUSTICE.LAWYER_HONOURS": "lawyer / law-firm honours",
+    "NATURAL_RESOURCES.REAL_ESTATE_TRANSACTION": "real-estate and state-asset transactions",  # noqa: E501
+    "SASAC.STATE_ASSET_TRANSACTION": "real-estate and state-asset transactions",
+    "FORESTRY.STATE_FOREST_LAND": "state forest land",
+    "FORESTRY.GRASSLAND": "grassland",
+    "NATURAL_RESOURCES.OTHER_STATE_RESOURCES": "other state natural resources",
+    "PUBLIC_SECURITY.IDENTITY_QUERY": "identity, travel-document, vehicle queries; locate and control; exit ban",  # noqa: E501
+    "PUBLIC_SECURITY.LOCATE_AND_CONTROL": "identity, travel-document, vehicle queries; locate and control; exit ban",  # noqa: E501
+    "PUBLIC_SECURITY.REFUSAL_TO_EXECUTE_CASE": "prosecution for refusal to execute judgments (拒不执行判决、裁定罪)",  # noqa: E501
+    "OTHER.MARKET_USE": "industry associations, credit agencies, platforms, market actors encouraged to use the list",  # noqa: E501
+}
+MEASURES_OF_AGENCY: dict[str, tuple[str, ...]] = {}
+for _code in MEASURES:
+    _agency = _code.split(".", 1)[0]
+    MEASURES_OF_AGENCY[_agency] = (*MEASURES_OF_AGENCY.get(_agency, ()), _code)
+del _code, _agency
 CONDUCT_CODES = (
     "ABILITY_REFUSAL",
     "OBSTRUCT_EXECUTION",

@@ -128,6 +128,7 @@ def _print_summary(
     console: object, reports: list, *, dry_run: bool, all_or_nothing: bool
 ) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     assert isinstance(console, Console)
@@ -147,6 +148,8 @@ def _print_summary(
     for r in reports:
         if r.delivery_error:
             status = f"[red]delivery failed: {r.delivery_error}[/red]"
+        elif r.file_error:
+            status = "[red]unreadable (see below)[/red]"
         elif r.interrupted:
             status = "[red]interrupted[/red]"
         elif all_or_nothing and not dry_run and not r.committed:
@@ -165,6 +168,9 @@ def _print_summary(
             status,
         )
     Console().print(table)
+    for r in reports:
+        if r.file_error:
+            console.print(f"[red]{escape(r.file_error)}[/red]", highlight=False)
     for r in reports:
         for topic, count in sorted(r.by_topic.items()):
             logger.info("file=%s topic=%s events=%d", r.path.name, topic, count)

@@ -9,12 +9,14 @@ CSV lifecycles hold one row per act and are grouped by `lifecycle_id`.
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 logger = logging.getLogger(__name__)
 
@@ -119,11 +121,19 @@ def record_id_of(kind: str | None, obj: dict[str, Any]) -> str:
 
 
 def read_records(path: Path) -> Iterator[InputRecord]:
-    """Every record of `path`, in file order; unreadable ones carry a `Reject`."""
-    if path.suffix.lower() == ".csv":
-        yield from _read_csv(path)
-    else:
-        yield from _read_jsonl(path)
+    """Every record of `path`, in file order; unreadable ones carry a `Reject`.
+
+    Raises `UnreadableFileError` if the file (or the rest of it) cannot be read.
+    """
+    try:
+        if path.suffix.lower() == ".csv":
+            yield from _read_csv(path)
+        else:
+            yield from _read_jsonl(path)
+    except OSError as exc:
+        reason = f"{path.name} cannot be read: {exc.strerror or exc}"
+        reject = Reject(0, "", "(file)", str(path), reason)
+        raise UnreadableFileError(path, reject) from exc
 
 
 def _read_jsonl(path: Path) -> Iterator[InputRecord]:
@@ -172,30 +182,202 @@ def _unreadable(
     return InputRecord(number, offset, None, None, "", reject)
 
 
+class UnreadableFileError(Exception):
+    """The file as a whole cannot be read (not UTF-8, not readable at all); carries
+    the one `Reject` that says so."""
+
+    def __init__(self, path: Path, reject: Reject) -> None:
+        self.path = path
+        self.reject = reject
+        super().__init__(f"{path}: {reject.reason}")
+
+
+# The csv module's limit on one cell (131072 characters unless a program changes it):
+# a longer cell rejects its record.
+CSV_CELL_LIMIT = csv.field_size_limit()
+_REREAD_LIMIT = 2**31 - 1
+# Bytes that are not UTF-8, as `surrogateescape` decodes them.
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
+class _Lines:
+    """The physical lines of a CSV file as the csv reader takes them: counted, and
+    the lines of the record being read kept, to read it again or show it."""
+
+    def __init__(self, f: IO[str]) -> None:
+        self._f = f
+        self.number = 0
+        self.start = 1
+        self.pending: list[str] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._f)
+        self.number += 1
+        if not self.pending:
+            self.start = self.number
+        self.pending.append(line)
+        return line
+
+    def take(self) -> tuple[int, list[str]]:
+        """First line and lines of the record just read; the next starts afresh."""
+        taken = self.pending
+        self.pending = []
+        return self.start, taken
+
+
+@dataclass(slots=True)
+class _Row:
+    """One CSV record: its lines, cells, and what is wrong with it that the cells
+    alone do not show (bytes not UTF-8, a cell too long, not CSV)."""
+
+    start: int
+    end: int
+    cells: list[str]
+    problem: tuple[str, str, str] | None  # field, value, reason
+
+
+def _csv_rows(lines: _Lines) -> Iterator[_Row]:
+    reader = csv.reader(lines)
+    while True:
+        error: csv.Error | None = None
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            error = exc
+            cells = _reread(lines)
+        start, taken = lines.take()
+        if not cells and error is None:
+            continue  # a blank line, as csv.DictReader skips it
+        problem = _undecodable(start, taken) or _too_long(cells)
+        if problem is None and error is not None:
+            problem = ("(row)", _shown("".join(taken)), f"not CSV: {error}")
+        yield _Row(start, lines.number, cells, problem)
+
+
+def _reread(lines: _Lines) -> list[str]:
+    """The record the csv reader gave up on (a cell longer than its limit), read again
+    without the limit to its end, so that its cells, and the rest of the file, are
+    read as CSV; its over-long cell then rejects it."""
+    again = csv.reader(itertools.chain(list(lines.pending), lines))
+    limit = csv.field_size_limit(_REREAD_LIMIT)
+    try:
+        return next(again, [])
+    except csv.Error:
+        return []
+    finally:
+        csv.field_size_limit(limit)
+
+
+def _shown(text: str) -> str:
+    """Text for the rejects file: bytes that are not UTF-8 as U+FFFD, at most 200."""
+    shown = text[:200] if len(text) > 200 else text
+    if not shown.isascii():
+        shown = shown.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return shown.strip()
+
+
+def _undecodable(start: int, lines: list[str]) -> tuple[str, str, str] | None:
+    for offset, line in enumerate(lines):
+        found = None if line.isascii() else _UNDECODABLE.search(line)
+        if found is None:
+            continue
+        byte = ord(found.group()) - 0xDC00
+        raw = "".join(lines).encode("utf-8", "surrogateescape")
+        try:
+            raw.decode("gb18030")
+            hint = "; its bytes read as GBK/GB18030: save the file as UTF-8"
+        except UnicodeDecodeError:
+            hint = ""
+        return (
+            "(line)",
+            _shown("".join(lines)),
+            f"not UTF-8: byte 0x{byte:02X} at line {start + offset},"
+            f" character {found.start() + 1}; expected UTF-8 text{hint}",
+        )
+    return None
+
+
+def _too_long(cells: list[str]) -> tuple[str, str, str] | None:
+    for index, cell in enumerate(cells):
+        if len(cell) > CSV_CELL_LIMIT:
+            return (
+                str(index),
+                _shown(cell),
+                f"a cell of {len(cell):,} characters; expected at most"
+                f" {CSV_CELL_LIMIT:,}",
+            )
+    return None
+
+
 def _read_csv(path: Path) -> Iterator[InputRecord]:
-    with path.open("r", encoding="utf-8-sig", newline="") as f:
-        reader = csv.DictReader(f)
-        columns = [c.strip() for c in reader.fieldnames or []]
-        reader.fieldnames = columns
+    with path.open(
+        "r", encoding="utf-8-sig", errors="surrogateescape", newline=""
+    ) as f:
+        lines = _Lines(f)
+        rows = _csv_rows(lines)
+        header = next(rows, None)
+        if header is None:
+            return
+        if header.problem is not None:
+            _, value, reason = header.problem
+            reason = f"{path.name} cannot be read as CSV: its header row: {reason}"
+            raise UnreadableFileError(
+                path, Reject(header.end, "", "(header)", value, reason)
+            )
+        columns = [c.strip() for c in header.cells]
         if "lifecycle_id" in columns and "type" in columns:
-            yield from _lifecycle_rows(path, reader)
+            yield from _lifecycle_rows(path, columns, rows)
         else:
-            yield from _listing_rows(path, reader)
+            yield from _listing_rows(path, columns, rows)
 
 
-def _listing_rows(path: Path, reader: csv.DictReader[str]) -> Iterator[InputRecord]:
+def _as_dict(columns: list[str], row: _Row) -> dict[Any, Any]:
+    """Cells by column, as csv.DictReader gives them: extra cells under None."""
+    cells = row.cells
+    values: dict[Any, Any] = dict(zip(columns, cells, strict=False))
+    if len(cells) > len(columns):
+        values[None] = cells[len(columns) :]
+    elif len(cells) < len(columns):
+        for column in columns[len(cells) :]:
+            values[column] = None
+    return values
+
+
+def _row_problem(columns: list[str], row: _Row, record_id: str) -> Reject | None:
+    if row.problem is None:
+        return None
+    field, value, reason = row.problem
+    if field.isdigit():  # an over-long cell, by index
+        index = int(field)
+        field = columns[index] if index < len(columns) else f"(cell {index + 1})"
+    return Reject(row.end, _shown(record_id), field, value, reason)
+
+
+def _listing_rows(
+    path: Path, columns: list[str], rows: Iterator[_Row]
+) -> Iterator[InputRecord]:
     size = path.stat().st_size
-    for row in reader:
-        number = reader.line_num
+    for line in rows:
+        number = line.end
+        row = _as_dict(columns, line)
         obj: dict[str, Any] = {}
         for column, value in row.items():
             if column is None:
                 continue
             obj[LISTING_LABELS.get(column, column)] = value
         record_id = str(obj.get("platform_record_id") or "")
-        reject = _extra_cells(number, record_id, row) or _coerce_listing(
-            number, record_id, obj
+        reject = (
+            _row_problem(columns, line, record_id)
+            or _extra_cells(number, record_id, row)
+            or _coerce_listing(number, record_id, obj)
         )
+        if reject is not None:
+            record_id = reject.record_id
         kind = LISTING if reject is None else None
         yield InputRecord(number, size, kind, obj, record_id, reject)
 
@@ -242,22 +424,28 @@ def _coerce_listing(number: int, record_id: str, obj: dict[str, Any]) -> Reject 
     return None
 
 
-def _lifecycle_rows(path: Path, reader: csv.DictReader[str]) -> Iterator[InputRecord]:
+def _lifecycle_rows(
+    path: Path, columns: list[str], rows: Iterator[_Row]
+) -> Iterator[InputRecord]:
     size = path.stat().st_size
     current: dict[str, Any] | None = None
     start = 0
     reject: Reject | None = None
 
-    for row in reader:
-        number = reader.line_num
+    for line in rows:
+        number = line.end
+        row = _as_dict(columns, line)
         lifecycle_id = (row.get("lifecycle_id") or "").strip()
         if current is not None and lifecycle_id != current["lifecycle_id"]:
             yield _lifecycle_record(start, size, current, reject)
             current = None
         if current is None:
             current, start, reject = _lifecycle_head(row), number, None
-        event, problem = _lifecycle_event(number, lifecycle_id, row)
-        problem = _extra_cells(number, lifecycle_id, row) or problem
+        problem = _row_problem(columns, line, lifecycle_id)
+        event: dict[str, Any] | None = None
+        if problem is None:
+            event, problem = _lifecycle_event(number, lifecycle_id, row)
+            problem = _extra_cells(number, lifecycle_id, row) or problem
         if problem is not None and reject is None:
             reject = problem
         if event is not None:

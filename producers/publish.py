@@ -18,9 +18,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from confluent_kafka import KafkaError, KafkaException
+
+from contract.errors import EncodeError
 from contract.event import LedgerEvent
-from producers.inputs import LIFECYCLE, InputRecord, Reject, read_records
-from producers.publisher import DeliveryError, Publisher
+from producers.inputs import (
+    LIFECYCLE,
+    InputRecord,
+    Reject,
+    UnreadableFileError,
+    read_records,
+)
+from producers.publisher import (
+    MESSAGE_MAX_BYTES,
+    DeliveryError,
+    EncodedEvent,
+    MissingKeyError,
+    Publisher,
+    encode_event,
+    too_large,
+)
 from producers.rejects import RejectsFile
 from producers.routing import RoutingError, topic_for
 from shixin.settings import Settings
@@ -60,6 +77,7 @@ class FileReport:
     interrupted: bool = False
     delivery_error: str | None = None
     rejects_file: Path | None = None
+    file_error: str | None = None  # the file, or the rest of it, could not be read
 
     @property
     def rate(self) -> float:
@@ -136,6 +154,7 @@ def publish_file(
     seen: set[int] = set()
     by_topic: dict[str, int] = {}  # into report.by_topic at the end
     producing = publisher is not None
+    limit = publisher.max_message_bytes if publisher is not None else MESSAGE_MAX_BYTES
     started = time.perf_counter()
     logger.info("publishing file=%s all_or_nothing=%s", path, all_or_nothing)
 
@@ -143,39 +162,41 @@ def publish_file(
         publisher.begin()
 
     with RejectsFile(path) as rejects:
-        for record in read_records(path):
-            report.records += 1
-            events, problems = _routed(convert(record), topics)
-            if problems:
-                report.rejected += 1
-                for problem in problems:
-                    rejects.write(problem)
-                if all_or_nothing:
-                    producing = False  # the transaction will be aborted
-            publish_to = (
-                publisher.publish_to if producing and publisher is not None else None
-            )
-            for topic, event in events:
-                ident = hash(event.event_id)
-                if ident in seen:
-                    report.duplicates += 1
-                else:
-                    seen.add(ident)
-                by_topic[topic] = by_topic.get(topic, 0) + 1
-                if publish_to is not None:
-                    publish_to(topic, event)
-            report.events += len(events)
-            if on_record is not None:
-                on_record(record)
-            if stop.requested:
-                report.interrupted = True
-                logger.warning(
-                    "stopping on %s file=%s after line=%d",
-                    stop.signal_name,
-                    path,
-                    record.line,
-                )
-                break
+        try:
+            for record in read_records(path):
+                report.records += 1
+                messages, problems = _messages(record, topics, limit)
+                if not problems and producing and publisher is not None:
+                    messages, problem = _produce(publisher, record, messages)
+                    if problem is not None:
+                        problems = [problem]
+                if problems:
+                    report.rejected += 1
+                    for problem in problems:
+                        rejects.write(problem)
+                    if all_or_nothing:
+                        producing = False  # the transaction will be aborted
+                for topic, event, _ in messages:
+                    ident = hash(event.event_id)
+                    if ident in seen:
+                        report.duplicates += 1
+                    else:
+                        seen.add(ident)
+                    by_topic[topic] = by_topic.get(topic, 0) + 1
+                report.events += len(messages)
+                if on_record is not None:
+                    on_record(record)
+                if stop.requested:
+                    report.interrupted = True
+                    logger.warning(
+                        "stopping on %s file=%s after line=%d",
+                        stop.signal_name,
+                        path,
+                        record.line,
+                    )
+                    break
+        except UnreadableFileError as exc:
+            _unreadable(report, rejects, exc.reject)
         if rejects.count:
             report.rejects_file = rejects.path
     report.by_topic.update(by_topic)
@@ -184,6 +205,109 @@ def publish_file(
         _finish(publisher, report, all_or_nothing)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _unreadable(report: FileReport, rejects: RejectsFile, reject: Reject) -> None:
+    """The file (or the rest of it) cannot be read: one reject says why."""
+    logger.info("unreadable file=%s reason=%s", report.path, reject.reason)
+    report.rejected += 1
+    report.file_error = reject.reason
+    rejects.write(reject)
+
+
+Message = tuple[str, LedgerEvent, EncodedEvent]
+
+
+def _messages(
+    record: InputRecord, topics: Topics, limit: int
+) -> tuple[list[Message], list[Reject]]:
+    """The record's events as the messages they are produced as (in a dry run too),
+    or the reasons it is rejected: an event that cannot be routed, encoded or fit in
+    a message rejects the whole record."""
+    routed, problems = _routed(convert(record), topics)
+    if problems:
+        return [], problems
+    messages: list[Message] = []
+    for topic, event in routed:
+        try:
+            message = encode_event(event)
+        except (EncodeError, MissingKeyError) as exc:
+            reject = Reject(
+                record.line, record.record_id, "(event)", event.event_id, str(exc)
+            )
+            return [], [reject]
+        problem = too_large(message.size, limit)
+        if problem is not None:
+            field, text = _longest_field(record, event)
+            source = event.source_event_id or event.event_id
+            reason = f"{event.event_type} {source}: {problem}"
+            if field:
+                reason += f"; its longest field {field} has {len(text):,} characters"
+            value = text[:200] if field else source
+            reject = Reject(
+                record.line, record.record_id, field or "(event)", value, reason
+            )
+            return [], [reject]
+        messages.append((topic, event, message))
+    return messages, []
+
+
+def _longest_field(record: InputRecord, event: LedgerEvent) -> tuple[str, str]:
+    """The input field that makes an event large: its dotted path and its text."""
+    path, text = _longest(event.payload or {}, "")
+    events = (record.obj or {}).get("events")
+    if path and record.kind == LIFECYCLE and isinstance(events, list):
+        for index, raw in enumerate(events):
+            if isinstance(raw, dict) and raw.get("event_id") == event.source_event_id:
+                return f"events.{index}.payload.{path}", text
+    return path, text
+
+
+def _longest(value: Any, path: str) -> tuple[str, str]:
+    """Path and text of the longest string inside `value`."""
+    if isinstance(value, str):
+        return path, value
+    items: Iterable[tuple[Any, Any]]
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return "", ""
+    best = ("", "")
+    for key, item in items:
+        found = _longest(item, f"{path}.{key}" if path else str(key))
+        if len(found[1]) > len(best[1]):
+            best = found
+    return best
+
+
+def _produce(
+    publisher: Publisher, record: InputRecord, messages: list[Message]
+) -> tuple[list[Message], Reject | None]:
+    """Produce the record's messages in order; the ones produced, and why the rest
+    were not if the producer refused one (the file goes on with the next record)."""
+    for index, (topic, event, message) in enumerate(messages):
+        try:
+            publisher.produce(topic, message.key, message.value, message.headers)
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args else exc
+            text = error.str() if isinstance(error, KafkaError) else str(error)
+            logger.warning(
+                "produce refused line=%d event=%s error=%s",
+                record.line,
+                event.event_id,
+                text,
+            )
+            source = event.source_event_id or event.event_id
+            reason = (
+                f"Kafka refused the message of {event.event_type} {source}: {text};"
+                f" {index} of the record's {len(messages)} events were produced"
+                " before it, the rest not"
+            )
+            reject = Reject(record.line, record.record_id, "(event)", source, reason)
+            return messages[:index], reject
+    return messages, None
 
 
 def _routed(

@@ -36,6 +36,17 @@ BASE_CONFIG: dict[str, Any] = {
     "queue.buffering.max.messages": 500_000,
     "compression.type": "lz4",
 }
+# The largest message the ledger produces: librdkafka's default `message.max.bytes`,
+# set explicitly. The producer refuses a larger one (MSG_SIZE_TOO_LARGE), and it is
+# below the broker's default limit on a record batch (message.max.bytes 1048588, the
+# topics' max.message.bytes). An event is checked against it before it is produced.
+MESSAGE_MAX_BYTES = 1_000_000
+BASE_CONFIG["message.max.bytes"] = MESSAGE_MAX_BYTES
+# What librdkafka adds to key, value and headers when it sizes a message: a record's
+# framing (RD_KAFKAP_MESSAGE_V2_MAX_OVERHEAD, 36 bytes, rounded up) and two length
+# varints per header.
+RECORD_OVERHEAD_BYTES = 64
+HEADER_OVERHEAD_BYTES = 10
 FLUSH_TIMEOUT = 60.0
 
 # The event_type header of each event type, encoded once.
@@ -85,6 +96,72 @@ def event_key(event: LedgerEvent) -> bytes:
     return event.listing_id.encode("utf-8")
 
 
+class MessageTooLargeError(ValueError):
+    """An encoded event is larger than a ledger message may be."""
+
+
+Headers = list[tuple[str, str | bytes | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedEvent:
+    """One event as the message it is produced as, and the message's size as the
+    producer counts it against `message.max.bytes` (at most; see `message_size`)."""
+
+    key: bytes
+    value: bytes
+    headers: Headers
+    size: int
+
+
+def message_size(key: bytes, value: bytes, headers: Headers | None = None) -> int:
+    """Key, value and headers with their framing, as librdkafka sizes a message (an
+    upper bound)."""
+    size = RECORD_OVERHEAD_BYTES + len(key) + len(value)
+    for name, header in headers or ():
+        size += HEADER_OVERHEAD_BYTES + len(name.encode("utf-8"))
+        if header is not None:
+            size += len(header.encode("utf-8") if isinstance(header, str) else header)
+    return size
+
+
+def too_large(size: int, limit: int = MESSAGE_MAX_BYTES) -> str | None:
+    """Why a message of `size` bytes cannot be produced, or None if it can."""
+    if size <= limit:
+        return None
+    return (
+        f"the encoded event is {size:,} bytes (Avro value, key and headers); expected"
+        f" at most {limit:,} bytes, the producer's message.max.bytes (Kafka's default"
+        " limit is about 1 MiB)"
+    )
+
+
+def encode_event(event: LedgerEvent) -> EncodedEvent:
+    """Key, Avro value and headers of the message of `event`.
+
+    Raises `MissingKeyError` or `contract.errors.EncodeError`.
+    """
+    from contract.codec import encode
+
+    event_type = event.event_type
+    type_header = _TYPE_HEADERS.get(event_type)
+    if type_header is None:
+        type_header = _TYPE_HEADERS[event_type] = (
+            "event_type",
+            event_type.encode("utf-8"),
+        )
+    event_id = event.event_id.encode("utf-8")
+    headers: Headers = [type_header, ("event_id", event_id)]
+    key = event_key(event)
+    value = encode(event)
+    size = _FIXED_SIZE + len(key) + len(value) + len(type_header[1]) + len(event_id)
+    return EncodedEvent(key, value, headers, size)
+
+
+# message_size() of a message without key, value and header values.
+_FIXED_SIZE = message_size(b"", b"", [("event_type", None), ("event_id", None)])
+
+
 class Publisher:
     """Produces ledger events to their topics and counts every delivery report.
 
@@ -111,7 +188,9 @@ class Publisher:
         if transactional_id:
             overrides["transactional.id"] = transactional_id
             overrides.setdefault("transaction.timeout.ms", 900_000)
-        self._producer = Producer(producer_config(self.settings, overrides))
+        full_config = producer_config(self.settings, overrides)
+        self.max_message_bytes = int(full_config["message.max.bytes"])
+        self._producer = Producer(full_config)
         if transactional_id:
             self._producer.init_transactions(30.0)
             logger.debug(
@@ -127,30 +206,31 @@ class Publisher:
         return topic
 
     def publish_to(self, topic: str, event: LedgerEvent) -> None:
-        """Encode `event` and produce it to `topic`, keyed by its listing id."""
-        from contract.codec import encode
+        """Encode `event` and produce it to `topic`, keyed by its listing id.
 
-        event_type = event.event_type
-        type_header = _TYPE_HEADERS.get(event_type)
-        if type_header is None:
-            type_header = _TYPE_HEADERS[event_type] = (
-                "event_type",
-                event_type.encode("utf-8"),
+        Raises `MessageTooLargeError` (nothing produced) if the encoded event is
+        larger than `max_message_bytes`.
+        """
+        message = encode_event(event)
+        problem = too_large(message.size, self.max_message_bytes)
+        if problem is not None:
+            raise MessageTooLargeError(
+                f"event {event.event_id!r} ({event.event_type}): {problem}"
             )
-        headers: list[tuple[str, str | bytes | None]] = [
-            type_header,
-            ("event_id", event.event_id.encode("utf-8")),
-        ]
-        self.produce(topic, event_key(event), encode(event), headers)
+        self.produce(topic, message.key, message.value, message.headers)
 
     def produce(
         self,
         topic: str,
         key: bytes,
         value: bytes,
-        headers: list[tuple[str, str | bytes | None]] | None = None,
+        headers: Headers | None = None,
     ) -> None:
-        """Produce one encoded message, waiting for queue space if the queue is full."""
+        """Produce one encoded message, waiting for queue space if the queue is full.
+
+        Raises `KafkaException` if the producer refuses the message (its size, an
+        unknown topic): nothing of it is queued.
+        """
         if not key:
             raise MissingKeyError(
                 f"message to {topic!r}: empty key; expected a listing id"

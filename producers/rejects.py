@@ -36,7 +36,10 @@ class RejectsFile:
 
     def write(self, reject: Reject) -> None:
         if self._file is None:
-            self._file = self.path.open("w", encoding="utf-8", newline="")
+            # errors="replace": a reject shows what it can of text that is not UTF-8
+            self._file = self.path.open(
+                "w", encoding="utf-8", errors="replace", newline=""
+            )
             self._writer = csv.writer(self._file)
             self._writer.writerow(COLUMNS)
         assert self._writer is not None

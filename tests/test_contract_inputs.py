@@ -259,6 +259,18 @@ BAD_LIFECYCLES = [
     ("unknown_payload_field", "events.5.payload.colour", "red", "Extra inputs"),
     ("bad_jurisdiction", "jurisdiction", "Fujian", "should match pattern"),
     ("bad_case_number", "case_number", "闽01执3142号", "a case number such as"),
+    (
+        "measure_of_no_agency",
+        "events.5.payload.measure_code",
+        "NOPE.NOTHING",
+        "'NOPE' is not an agency code",
+    ),
+    (
+        "measure_not_in_the_catalogue",
+        "events.5.payload.measure_code",
+        "RAILWAY.NOTHING",
+        "RAILWAY's are RAILWAY.TRAIN_RESTRICTION",
+    ),
     ("unknown_agency", "events.5.actor.code", "MINISTRY_OF_MAGIC", "an agency code"),
     (
         "bad_iso_date",
@@ -346,6 +358,74 @@ def test_bad_listing_is_rejected(field: str, value: Any, message: str) -> None:
     assert [(e.field, e.value) for e in errors] == [(field, value)]
     assert message in errors[0].expected
     assert errors[0].record == "listings.jsonl:1"
+
+
+def test_measure_codes_are_a_closed_catalogue_of_known_agencies() -> None:
+    from contract.vocab import AGENCIES, MEASURES
+
+    assert {code.split(".", 1)[0] for code in MEASURES} <= set(AGENCIES)
+    used = {
+        e["payload"]["measure_code"]
+        for lc in LIFECYCLES
+        for e in lc["events"]
+        if e["payload"].get("measure_code")
+    }
+    assert used and used <= set(MEASURES)
+    # the proposed codes of RULES.md §4 are in the catalogue too (a sample of them)
+    assert {
+        "NDRC.BOND_ISSUANCE",
+        "CSRC.SHARE_ISSUANCE_LISTING",
+        "RAILWAY.TRAIN_RESTRICTION",
+        "PUBLIC_SECURITY.LOCATE_AND_CONTROL",
+        "OTHER.MARKET_USE",
+    } <= set(MEASURES)
+
+
+def test_an_18_digit_card_number_is_judged_as_a_resident_id() -> None:
+    record = _person_listing()
+    record["card_number"] = "350211198305042074"
+    events, errors = parse_line("listing", record, "listings.jsonl:1")
+
+    assert events == []
+    (error,) = errors
+    assert error.field == "card_number" and error.value == "350211198305042074"
+    assert "resident ID number with check digit '3'" in error.expected
+    assert "GB 11643" in error.expected
+    assert "social credit" not in error.expected
+
+
+def test_an_18_character_uscc_keeps_the_uscc_wording() -> None:
+    record = _listing(0)
+    record["card_number"] = "91350102MA3UCNP82P"
+    _, errors = parse_line("listing", record, "listings.jsonl:1")
+    assert [e.field for e in errors] == ["card_number"]
+    assert "unified social credit code with check character 'N'" in errors[0].expected
+
+
+def test_a_valid_uscc_of_17_digits_and_a_check_character_is_accepted() -> None:
+    org = "15433001"
+    org += ids.org_code_check_char(org)
+    body = "91350100" + org
+    uscc = body + ids.uscc_check_char(body)
+    assert body.isdigit() and ids.check_uscc(uscc) is None
+    record = _listing(0)
+    record["card_number"] = uscc
+    events, errors = parse_line("listing", record, "listings.jsonl:1")
+    assert errors == [] and len(events) == 1
+
+
+def test_a_missing_field_has_no_value_not_the_whole_record() -> None:
+    record = _listing(1)
+    del record["executing_court"]
+    events, errors = parse_line("listing", record, "listings.jsonl:2")
+
+    assert events == []
+    assert [(e.field, e.value) for e in errors] == [("executing_court", None)]
+    assert "required" in errors[0].expected
+    lifecycle = _lifecycle()
+    del lifecycle["debtor"]["name"]
+    _, errors = parse_line("lifecycle", lifecycle, "lifecycles.jsonl:1")
+    assert [(e.field, e.value) for e in errors] == [("debtor.name", None)]
 
 
 def test_several_problems_give_one_error_each() -> None:

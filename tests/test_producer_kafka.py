@@ -179,6 +179,31 @@ def test_broken_lines_are_rejected_with_reasons_and_the_rest_published(
     assert report.records - report.rejected == good
 
 
+def test_an_event_too_large_for_kafka_is_rejected_and_the_rest_published(
+    tmp_path: Path, ledger_topics: LedgerTopics
+) -> None:
+    import csv
+    import json
+
+    lines = (REPO / "data" / "listings.jsonl").read_text("utf-8").splitlines()[:10]
+    big = json.loads(lines[4])
+    big["obligations"] = "债" * 2_000_000  # 6 MB: far over the broker's 1 MiB
+    lines[4] = json.dumps(big, ensure_ascii=False)
+    path = tmp_path / "big.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    (report,) = publish_files([path], settings=ledger_topics.settings)
+    found = _consume(ledger_topics)
+
+    assert report.delivery_error is None and report.exit_code == EXIT_REJECTED
+    assert (report.records, report.rejected, report.events) == (10, 1, 9)
+    assert sum(len(v) for v in found.values()) == 9
+    with (tmp_path / "big.jsonl.rejects.csv").open(encoding="utf-8") as f:
+        (row,) = csv.DictReader(f)
+    assert row["line"] == "5" and row["field"] == "obligations"
+    assert "bytes" in row["reason"] and "1,000,000" in row["reason"]
+
+
 def test_all_or_nothing_with_one_bad_record_publishes_nothing_committed(
     tmp_path: Path, ledger_topics: LedgerTopics
 ) -> None:

@@ -6,12 +6,30 @@ import csv
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from contract.event import Actor, LedgerEvent
-from producers.inputs import LIFECYCLE, LISTING, read_records
-from producers.publisher import MissingKeyError, event_key
+from producers.inputs import (
+    CSV_CELL_LIMIT,
+    LIFECYCLE,
+    LISTING,
+    UnreadableFileError,
+    read_records,
+)
+from producers.publish import publish_file
+from producers.publisher import (
+    MESSAGE_MAX_BYTES,
+    DeliveryStats,
+    MissingKeyError,
+    Publisher,
+    encode_event,
+    event_key,
+    message_size,
+    too_large,
+)
+from producers.rejects import rejects_path
 from producers.routing import RoutingError, topic_for
 from shixin.settings import Settings
 from shixin.topics import Topics
@@ -165,42 +183,47 @@ def test_a_csv_row_with_more_cells_than_the_header_is_rejected(
     assert "more than the header" in second.reject.reason
 
 
+LIFECYCLE_COLUMNS = [
+    "lifecycle_id", "case_number", "jurisdiction", "debtor_name",
+    "debtor_entity_type", "debtor_id_number", "debtor_published_card_number",
+    "seq", "event_id", "type", "at", "actor_kind", "actor_code", "actor_name",
+    "payload",
+]  # fmt: skip
+
+
+def _lifecycle_rows(source: dict[str, Any]) -> list[dict[str, Any]]:
+    """One CSV row per act of a lifecycle of the sample file."""
+    return [
+        {
+            "lifecycle_id": source["lifecycle_id"],
+            "case_number": source["case_number"],
+            "jurisdiction": source["jurisdiction"],
+            "debtor_name": source["debtor"]["name"],
+            "debtor_entity_type": source["debtor"]["entity_type"],
+            "debtor_id_number": source["debtor"]["id_number"],
+            "debtor_published_card_number": source["debtor"]["published_card_number"],
+            "seq": e["seq"],
+            "event_id": e["event_id"],
+            "type": e["type"],
+            "at": e["at"],
+            "actor_kind": e["actor"]["kind"],
+            "actor_code": e["actor"].get("code", ""),
+            "actor_name": e["actor"].get("name", ""),
+            "payload": json.dumps(e["payload"], ensure_ascii=False),
+        }
+        for e in source["events"]
+    ]
+
+
 def test_lifecycle_csv_rows_group_into_one_lifecycle(tmp_path: Path) -> None:
     source = json.loads(
         (REPO / "data" / "lifecycles.jsonl").read_text("utf-8").split("\n")[0]
     )
     path = tmp_path / "lifecycles.csv"
-    columns = [
-        "lifecycle_id", "case_number", "jurisdiction", "debtor_name",
-        "debtor_entity_type", "debtor_id_number", "debtor_published_card_number",
-        "seq", "event_id", "type", "at", "actor_kind", "actor_code", "actor_name",
-        "payload",
-    ]  # fmt: skip
     with path.open("w", encoding="utf-8", newline="") as f:
-        writer = csv.DictWriter(f, columns)
+        writer = csv.DictWriter(f, LIFECYCLE_COLUMNS)
         writer.writeheader()
-        for e in source["events"]:
-            writer.writerow(
-                {
-                    "lifecycle_id": source["lifecycle_id"],
-                    "case_number": source["case_number"],
-                    "jurisdiction": source["jurisdiction"],
-                    "debtor_name": source["debtor"]["name"],
-                    "debtor_entity_type": source["debtor"]["entity_type"],
-                    "debtor_id_number": source["debtor"]["id_number"],
-                    "debtor_published_card_number": source["debtor"][
-                        "published_card_number"
-                    ],
-                    "seq": e["seq"],
-                    "event_id": e["event_id"],
-                    "type": e["type"],
-                    "at": e["at"],
-                    "actor_kind": e["actor"]["kind"],
-                    "actor_code": e["actor"].get("code", ""),
-                    "actor_name": e["actor"].get("name", ""),
-                    "payload": json.dumps(e["payload"], ensure_ascii=False),
-                }
-            )
+        writer.writerows(_lifecycle_rows(source))
 
     (record,) = read_records(path)
 
@@ -223,3 +246,243 @@ def test_unreadable_lines_carry_their_reason(tmp_path: Path) -> None:
     assert reasons[0].startswith("not JSON")
     assert "expected a JSON object" in reasons[1]
     assert "neither a listing" in reasons[2]
+
+
+# Input that must be rejected, never crash the run nor lose the rest of the file
+
+SETTINGS = Settings(topic_prefix="unit")
+
+
+def _listing_lines(count: int, start: int = 0) -> list[str]:
+    lines = (REPO / "data" / "listings.jsonl").read_text("utf-8").splitlines()
+    return lines[start : start + count]
+
+
+def _rejects(path: Path) -> list[dict[str, str]]:
+    with rejects_path(path).open(encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_message_size_bounds_what_the_producer_accepts() -> None:
+    from confluent_kafka import KafkaException, Producer
+
+    from contract.convert import parse_line
+
+    (event,) = parse_line("listing", json.loads(_listing_lines(1)[0]), "line 1")[0]
+    message = encode_event(event)
+    assert message.size == message_size(message.key, message.value, message.headers)
+
+    producer = Producer(
+        {"bootstrap.servers": "127.0.0.1:1", "message.max.bytes": MESSAGE_MAX_BYTES}
+    )
+    try:
+        key, headers = (
+            b"L-1",
+            [("event_type", b"SANCTION_APPLIED"), ("event_id", b"e-1")],
+        )
+        fits = b"x" * (MESSAGE_MAX_BYTES - message_size(key, b"", headers))
+        assert too_large(message_size(key, fits, headers)) is None
+        producer.produce("t", fits, key, headers=headers)  # the producer takes it
+        over = fits + b"x" * 1000
+        assert too_large(message_size(key, over, headers)) is not None
+        with pytest.raises(KafkaException):
+            producer.produce("t", over, key, headers=headers)
+    finally:
+        producer.purge()
+
+
+def test_an_event_too_large_for_a_message_is_rejected_in_a_dry_run(
+    tmp_path: Path,
+) -> None:
+    first, middle, last = _listing_lines(3)
+    big = json.loads(middle)
+    big["obligations"] = "债" * 400_000  # 1.2 MB of UTF-8
+    path = tmp_path / "big.jsonl"
+    path.write_text(
+        "\n".join([first, json.dumps(big, ensure_ascii=False), last]) + "\n", "utf-8"
+    )
+
+    report = publish_file(path, settings=SETTINGS, publisher=None)
+
+    assert (report.records, report.rejected, report.events) == (3, 1, 2)
+    (row,) = _rejects(path)
+    assert row["line"] == "2" and row["field"] == "obligations"
+    assert row["record_id"] == str(big["platform_record_id"])
+    assert "1,000,000 bytes" in row["reason"] and "message.max.bytes" in row["reason"]
+    assert "the encoded event is 1,2" in row["reason"]
+
+
+class _RefusingProducer:
+    """A confluent-kafka producer stand-in that refuses messages with some keys."""
+
+    def __init__(self, refused: set[bytes]) -> None:
+        self.refused = refused
+        self.produced: list[bytes] = []
+
+    def produce(
+        self, topic: str, value: bytes, key: bytes, headers: Any = None
+    ) -> None:
+        from confluent_kafka import KafkaError, KafkaException
+
+        if key in self.refused:
+            raise KafkaException(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE))
+        self.produced.append(key)
+
+    def poll(self, timeout: float = 0) -> int:
+        return 0
+
+    def flush(self, timeout: float = 0) -> int:
+        return 0
+
+
+def _publisher(producer: _RefusingProducer) -> Publisher:
+    publisher = Publisher.__new__(Publisher)
+    publisher.settings = SETTINGS
+    publisher.topics = TOPICS
+    publisher.stats = DeliveryStats()
+    publisher.transactional_id = None
+    publisher.max_message_bytes = MESSAGE_MAX_BYTES
+    publisher._producer = producer  # type: ignore[assignment]
+    return publisher
+
+
+def test_a_message_the_producer_refuses_rejects_its_record_not_the_file(
+    tmp_path: Path,
+) -> None:
+    from contract.convert import parse_line
+
+    lines = _listing_lines(3)
+    path = tmp_path / "three.jsonl"
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    (refused,) = parse_line("listing", json.loads(lines[1]), "line 2")[0]
+    producer = _RefusingProducer({refused.listing_id.encode("utf-8")})
+
+    report = publish_file(path, settings=SETTINGS, publisher=_publisher(producer))
+
+    assert len(producer.produced) == 2 and report.events == 2
+    assert report.rejected == 1 and report.delivery_error is None
+    (row,) = _rejects(path)
+    assert row["line"] == "2" and "Kafka refused the message" in row["reason"]
+
+
+def _csv_text(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    import io
+
+    out = io.StringIO()
+    writer = csv.DictWriter(out, columns, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+LISTING_COLUMNS = [
+    "platform_record_id", "debtor_name", "case_number", "card_number",
+    "executing_court", "province", "publish_date", "dishonest_conduct",
+    "obligations",
+]  # fmt: skip
+
+
+def test_a_csv_line_not_in_utf8_is_rejected_and_the_others_read(
+    tmp_path: Path,
+) -> None:
+    rows = [json.loads(line) for line in _listing_lines(3)]
+    header, *lines = _csv_text(rows, LISTING_COLUMNS).splitlines(keepends=True)
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(
+        header.encode() + lines[0].encode() + lines[1].encode("gbk") + lines[2].encode()
+    )
+
+    records = list(read_records(path))
+
+    assert [r.kind for r in records] == [LISTING, None, LISTING]
+    reject = records[1].reject
+    assert reject is not None and reject.line == 3 and reject.field == "(line)"
+    assert reject.record_id == str(rows[1]["platform_record_id"])
+    assert "not UTF-8" in reject.reason and "line 3" in reject.reason
+    assert "GBK" in reject.reason
+
+    report = publish_file(path, settings=SETTINGS, publisher=None)
+    assert (report.records, report.rejected, report.events) == (3, 1, 2)
+    assert [row["line"] for row in _rejects(path)] == ["3"]
+
+
+def test_a_csv_file_not_in_utf8_at_all_is_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "gbk.csv"
+    path.write_bytes("案号,被执行人姓名/名称\n（2019）闽0203执1号,张三\n".encode("gbk"))
+
+    with pytest.raises(UnreadableFileError, match="gbk.csv cannot be read"):
+        list(read_records(path))
+    report = publish_file(path, settings=SETTINGS, publisher=None)
+
+    assert report.rejected == 1 and report.file_error is not None
+    assert "gbk.csv" in report.file_error and "expected UTF-8" in report.file_error
+    (row,) = _rejects(path)
+    assert row["field"] == "(header)" and "not UTF-8" in row["reason"]
+
+
+def test_a_csv_cell_over_the_field_limit_rejects_its_record_only(
+    tmp_path: Path,
+) -> None:
+    rows = [json.loads(line) for line in _listing_lines(3)]
+    rows[1]["obligations"] = "长" * (CSV_CELL_LIMIT + 1)
+    path = tmp_path / "long.csv"
+    path.write_text(_csv_text(rows, LISTING_COLUMNS), encoding="utf-8")
+
+    records = list(read_records(path))
+
+    assert [r.kind for r in records] == [LISTING, None, LISTING]
+    reject = records[1].reject
+    assert reject is not None and reject.field == "obligations"
+    assert f"{CSV_CELL_LIMIT + 1:,} characters" in reject.reason
+    assert records[2].obj is not None
+    assert records[2].obj["platform_record_id"] == rows[2]["platform_record_id"]
+
+
+def test_a_lifecycle_csv_cell_over_the_field_limit_rejects_that_lifecycle_only(
+    tmp_path: Path,
+) -> None:
+    lines = (REPO / "data" / "lifecycles.jsonl").read_text("utf-8").splitlines()
+    first, second = (json.loads(line) for line in lines[:2])
+    rows = _lifecycle_rows(first)
+    # JSON whitespace: a cell over the limit, spanning many lines of the file
+    rows[2]["payload"] = "{" + "\n" * (CSV_CELL_LIMIT + 1) + '"document": "x"}'
+    path = tmp_path / "lifecycles.csv"
+    path.write_text(
+        _csv_text(rows + _lifecycle_rows(second), LIFECYCLE_COLUMNS), "utf-8"
+    )
+
+    bad, good = read_records(path)
+
+    assert bad.record_id == first["lifecycle_id"] and bad.kind is None
+    assert bad.reject is not None and bad.reject.field == "payload"
+    assert "characters; expected at most" in bad.reject.reason
+    assert good.kind == LIFECYCLE and good.obj is not None
+    assert [e["event_id"] for e in good.obj["events"]] == [
+        e["event_id"] for e in second["events"]
+    ]
+
+
+def test_the_rejects_file_shows_no_value_for_a_missing_field(tmp_path: Path) -> None:
+    record = json.loads(_listing_lines(1)[0])
+    del record["executing_court"]
+    path = tmp_path / "missing.jsonl"
+    path.write_text(json.dumps(record, ensure_ascii=False) + "\n", "utf-8")
+
+    publish_file(path, settings=SETTINGS, publisher=None)
+
+    (row,) = _rejects(path)
+    assert row["field"] == "executing_court" and row["value"] == ""
+
+
+def test_publishing_one_act_too_large_for_a_message_raises_before_producing() -> None:
+    from contract.convert import parse_line
+    from producers.publisher import MessageTooLargeError
+
+    record = json.loads(_listing_lines(1)[0])
+    record["obligations"] = "x" * MESSAGE_MAX_BYTES
+    (event,) = parse_line("listing", record, "line 1")[0]
+    producer = _RefusingProducer(set())
+
+    with pytest.raises(MessageTooLargeError, match="1,000,000 bytes"):
+        _publisher(producer).publish(event)
+    assert producer.produced == []
