@@ -227,10 +227,17 @@ def test_all_or_nothing_with_a_clean_file_commits_everything(
     (report,) = publish_files(
         [_copies(tmp_path)[1]], settings=ledger_topics.settings, all_or_nothing=True
     )
-    committed = _consume(ledger_topics, isolation="read_committed")
-
     assert report.exit_code == EXIT_OK and report.committed
-    assert sum(len(v) for v in committed.values()) == report.events > 0
+    # the commit markers land shortly after commit_transaction returns: until then
+    # a read_committed reader stops at the last stable offset, before them
+    deadline = time.monotonic() + 30
+    while True:
+        committed = _consume(ledger_topics, isolation="read_committed")
+        seen = sum(len(v) for v in committed.values())
+        if seen == report.events or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert seen == report.events > 0
 
 
 def _run_publish(path: Path, ledger: LedgerTopics) -> subprocess.Popen[bytes]:
