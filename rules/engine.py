@@ -291,6 +291,9 @@ def next_due(state: ListingState) -> datetime | None:
     tick (unanswered, no forbidden act, not yet overdue); None if there is none."""
     now = state.now
     earliest: int | None = None
+    expiry = _term_expiry(state)
+    if expiry is not None and (now is None or now < expiry[0]):
+        earliest = expiry[0]  # the tick that passes the term end opens an obligation
     for ob in state.fold["obligations"].values():
         if ob["answer"] is not None or ob["due"] is None:
             continue
@@ -593,6 +596,135 @@ def _responsible_code(
     return None
 
 
+# --- obligations the clock opens ---------------------------------------------------
+
+TERM_EXPIRED = "LISTING_TERM_EXPIRED"
+
+
+def _term_expiry(state: ListingState) -> tuple[int, CompactEvent, date] | None:
+    """(24:00 Asia/Shanghai of the term's last day, the decision, that day) of a
+    listing whose current decision set a term, unless the court recorded the expiry
+    itself or the listing left the list before the term ended.
+
+    The term runs from the decision date for the stated years, to the corresponding
+    day (`add_months`: a missing day is the month's last); SPC2017 art.10 counts the
+    deletion period from that day. A term is not a procedural period of a party, so
+    a last day on a rest day is not moved (CPL art.85 does not apply to it).
+    """
+    fold = state.fold
+    years = fold.get("term_years")
+    decision_src = fold.get("last_decision")
+    if not years or decision_src is None or fold.get("expired"):
+        return None
+    decision = exit_event = None
+    for e in state.events:
+        if e[4] == decision_src and e[3] == "LISTING_DECISION_MADE":
+            decision = e
+        elif fold["last_exit"] is not None and e[4] == fold["last_exit"]:
+            exit_event = e
+    if decision is None:
+        return None
+    try:
+        last_day = add_months(_local_date(decision[0]), 12 * int(years))
+    except (TypeError, ValueError):
+        return None  # no whole number of years: nothing to count from
+    end = _end_of_day(last_day)
+    if fold["status"] != LISTED and (exit_event is None or exit_event[0] < end):
+        return None  # shielded, revoked or deleted before the term ended
+    return end, decision, last_day
+
+
+def _derive_clock_obligations(
+    state: ListingState, policy: Policy, calendar: LegalCalendar
+) -> dict[str, dict[str, Any]]:
+    """Open, from the clock, the deletion owed when a listing term ends
+    (SPC2017.ART10.EXPIRY_DELETE_3WD: the rules the court's LISTING_TERM_EXPIRED
+    opens), so a missed deletion is found even if the court never records the
+    expiry. Such an obligation is a function of the events and the latest tick:
+    it is derived anew each time (answers found among the events), and returned
+    among the vanished ones when it is no longer owed (e.g. the court recorded the
+    expiry, or an earlier exit arrived late)."""
+    obligations = state.fold["obligations"]
+    before = {oid: ob for oid, ob in obligations.items() if ob.get("clock")}
+    for oid in before:
+        del obligations[oid]
+    expiry = _term_expiry(state)
+    if expiry is not None and state.now is not None and state.now >= expiry[0]:
+        end, decision, last_day = expiry
+        start = end - 86_400  # the term's last day counts as the clock's start
+        for bound, match in policy.by_open.get(TERM_EXPIRED, ()):
+            if not bound.in_force(state.jurisdiction, last_day):
+                continue
+            _open_at(state, bound, match, decision, start, last_day, policy, calendar)
+    vanished = {}
+    for oid, ob in before.items():
+        if oid not in obligations:
+            vanished[oid] = ob
+        elif obligations[oid] != ob:
+            _touch(state, oid)
+    for oid in obligations:
+        if obligations[oid].get("clock") and oid not in before:
+            _touch(state, oid)
+    return vanished
+
+
+def _open_at(
+    state: ListingState,
+    bound: BoundRule,
+    match: Match,
+    trigger: CompactEvent,
+    start: int,
+    start_day: date,
+    policy: Policy,
+    calendar: LegalCalendar,
+) -> None:
+    """An obligation of `bound` whose clock starts at `start` (epoch seconds) on
+    `start_day`, caused by the act `trigger`, answered by its first answer among
+    the events at or after `start`."""
+    rule = bound.rule
+    fold = state.fold
+    due = prov = cal = None
+    if rule.limit is not None and rule.kind == "DEADLINE":
+        deadline = calendar.add(
+            start_day, rule.limit.value, rule.limit.unit, state.jurisdiction
+        )
+        due, prov, cal = (
+            deadline.due_date.isoformat(),
+            deadline.provisional,
+            deadline.calendar_version,
+        )
+    oid = f"{state.listing_id}|{rule.id}|{trigger[4]}"
+    if oid in fold["obligations"]:
+        return
+    answer = None
+    for e in state.events:
+        if e[0] < start:
+            continue
+        if any(
+            b.rule.id == rule.id and m.accepts(e[7])
+            for b, m in policy.by_answer.get(e[3], ())
+        ):
+            answer = e
+            break
+    fold["obligations"][oid] = {
+        "rule": rule.id,
+        "trigger": trigger[4],
+        "trigger_id": trigger[2],
+        "ts": start,
+        "measure": None,
+        "resp_code": fold["court"] if rule.responsible == "COURT" else None,
+        "source": match.source or rule.source,
+        "due": due,
+        "prov": bool(prov),
+        "cal": cal,
+        "answer": None if answer is None else answer[4],
+        "answer_ts": None if answer is None else answer[0],
+        "answer_id": None if answer is None else answer[2],
+        "state_violation": None,
+        "clock": True,
+    }
+
+
 # --- act checks -------------------------------------------------------------------
 
 
@@ -860,6 +992,7 @@ def _diff(
     """
     out: list[LedgerEvent] = []
     fold = state.fold
+    vanished = _derive_clock_obligations(state, policy, calendar)
     touched = state.touched
     state.touched = None
     full = touched is None
@@ -884,9 +1017,13 @@ def _diff(
         _diff_obligation(state, cause, oid, ob, by_id[ob["rule"]], calendar, out)
     for key, ac in act_checks:
         _diff_act(state, cause, key, ac, by_id[ac["rule"]], out)
+    for oid, ob in vanished.items():
+        last = state.emitted.get(f"L|{oid}")
+        if last in ("O", "V") or _bad_met(state, oid, last):
+            _withdraw(state, cause, oid, ob, by_id[ob["rule"]], out)
     if old_fold is not None:
         for oid, ob in old_fold["obligations"].items():
-            if oid not in fold["obligations"]:
+            if oid not in fold["obligations"] and oid not in vanished:
                 last = state.emitted.get(f"L|{oid}")
                 if last in ("O", "V") or _bad_met(state, oid, last):
                     _withdraw(state, cause, oid, ob, by_id[ob["rule"]], out)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import datetime
+from datetime import date, datetime
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -521,3 +521,125 @@ def test_a_court_named_by_its_full_name_is_accounted_under_its_code() -> None:
     assert court_code("厦门市中级人民法院") == "闽02"
     assert court_code("闽0203") == "闽0203"
     assert court_code("某某人民法院") == "某某人民法院"  # unknown: kept as given
+
+
+# --- a listing term that ends by the clock (SPC2017 art.10 para.2) ------------------
+
+EXPIRY = "SPC2017.ART10.EXPIRY_DELETE_3WD"
+
+
+def _termed(years: int = 2) -> Listing:
+    """Decided 2024-03-01 for `years` years: the term's last day is 2026-03-01 (a
+    Sunday); three working days after it end on Wednesday 2026-03-04."""
+    listing = Listing()
+    listing.add(
+        "EXECUTION_NOTICE_SERVED", "2024-01-05T09:00", risk_warning_included=True
+    )
+    listing.add(
+        "LISTING_DECISION_MADE",
+        "2024-03-01T09:00",
+        listing_term={"years": years},
+        debtor={"entity_type": "NATURAL_PERSON", "id_number": "350211198305042073"},
+    )
+    return listing
+
+
+def test_a_term_that_ends_with_no_deletion_is_a_violation_of_the_court() -> None:
+    listing = _termed()
+
+    state, _ = run(listing.events, now=at("2026-03-04T23:00"))
+    (row,) = [r for r in outcome(state) if r[0] == EXPIRY]
+    assert row == (EXPIRY, "L1-E2", None, "OPEN", date(2026, 3, 4))
+
+    state, derived = run(listing.events, now=at("2026-03-05T00:00"))
+    (check,) = rows(state, EXPIRY)
+    assert (check.trigger_event, check.verdict) == ("L1-E2", "VIOLATION")
+    assert (check.responsible_kind, check.responsible_code) == ("COURT", "闽0203")
+    assert any(
+        e.event_type == DEADLINE_VIOLATED
+        and e.payload["obligation"]["rule_id"] == EXPIRY
+        for e in derived
+    )
+
+
+def test_the_tick_before_the_term_end_is_asked_for() -> None:
+    from rules.engine import next_due
+
+    state, _ = run(_termed().events, now=at("2025-06-01T00:00"))
+    due = next_due(state)
+    assert due is not None and due <= at("2026-03-02T00:00")
+    assert not rows(state, EXPIRY)
+
+
+@pytest.mark.parametrize(
+    ("deleted", "verdict"),
+    [("2026-03-04T16:00", "COMPLIANT"), ("2026-03-05T09:00", "VIOLATION")],
+)
+def test_a_deletion_after_the_term_is_judged_by_its_date(
+    deleted: str, verdict: str
+) -> None:
+    listing = _termed()
+    deletion = listing.add("LISTING_DELETED", deleted)
+
+    # the deletion recorded before or after the tick that passes the term end
+    early, _ = run(listing.events, now=at("2026-04-01T00:00"))
+    state: ListingState | None = None
+    for event in listing.events[:-1]:
+        state, _ = apply(state, event)
+    assert state is not None
+    state, _ = advance(
+        state,
+        at("2026-03-02T00:00"),
+        cause=tick("L1", "CN-35", at("2026-03-02T00:00")),
+    )
+    state, _ = apply(state, listing.events[-1])
+    state, _ = advance(
+        state, at("2026-04-01T00:00"), cause=tick("L1", "CN-35", at("2026-04-01T00:00"))
+    )
+
+    for judged in (early, state):
+        (check,) = rows(judged, EXPIRY) or [None]
+        if verdict == "COMPLIANT":
+            assert check is None or check.verdict == "COMPLIANT"
+            assert [r[3] for r in outcome(judged) if r[0] == EXPIRY] == ["COMPLIANT"]
+        else:
+            assert check is not None
+            assert (check.response_event, check.verdict) == (deletion, "VIOLATION")
+
+
+def test_no_term_deletion_is_owed_after_an_earlier_exit_or_the_courts_own_record() -> (
+    None
+):
+    shielded = _termed()
+    shielded.add("LISTING_SHIELDED", "2025-01-10T09:00")
+    state, _ = run(shielded.events, now=at("2027-01-01T00:00"))
+    assert [r for r in outcome(state) if r[0] == EXPIRY] == []
+
+    recorded = _termed()
+    expired = recorded.add("LISTING_TERM_EXPIRED", "2026-03-02T09:00")
+    state, _ = run(recorded.events, now=at("2027-01-01T00:00"))
+    assert [r[1] for r in outcome(state) if r[0] == EXPIRY] == [expired]
+
+
+def test_a_late_record_of_the_expiry_withdraws_the_clocks_violation() -> None:
+    listing = _termed()
+    state: ListingState | None = None
+    for event in listing.events:
+        state, _ = apply(state, event)
+    assert state is not None
+    state, first = advance(
+        state, at("2026-03-10T00:00"), cause=tick("L1", "CN-35", at("2026-03-10"))
+    )
+    assert [r[3] for r in outcome(state) if r[0] == EXPIRY] == ["VIOLATION"]
+    expired = listing.add("LISTING_TERM_EXPIRED", "2026-03-01T18:00")
+    state, later = apply(state, listing.events[-1])
+
+    assert [(r[1], r[3]) for r in outcome(state) if r[0] == EXPIRY] == [
+        (expired, "VIOLATION")
+    ]
+    withdrawn = [
+        e
+        for e in later
+        if e.payload.get("obligation", {}).get("trigger_event") == "L1-E2"
+    ]
+    assert withdrawn and all(e.payload["verdict"] == "WITHDRAWN" for e in withdrawn)
