@@ -324,6 +324,8 @@ def _compact(event: LedgerEvent) -> CompactEvent:
     term = payload.get("listing_term")
     if isinstance(term, dict):
         kept["term_years"] = term.get("years")
+        if term.get("expires") is not None:
+            kept["term_expires"] = _plain(term["expires"])
     return [
         _epoch(event.occurred_at),
         event.seq if event.seq is not None else 0,
@@ -433,6 +435,7 @@ def _transition(fold: dict[str, Any], e: CompactEvent) -> None:
         fold["applicant_requested"] = False
         fold["expired"] = False
         fold["term_years"] = payload.get("term_years")
+        fold["term_expires"] = payload.get("term_expires")
         if payload.get("debtor"):
             fold["debtor"] = payload["debtor"]
         if payload.get("publishable") is False or payload.get("not_for_publication"):
@@ -606,15 +609,17 @@ def _term_expiry(state: ListingState) -> tuple[int, CompactEvent, date] | None:
     listing whose current decision set a term, unless the court recorded the expiry
     itself or the listing left the list before the term ended.
 
-    The term runs from the decision date for the stated years, to the corresponding
-    day (`add_months`: a missing day is the month's last); SPC2017 art.10 counts the
-    deletion period from that day. A term is not a procedural period of a party, so
-    a last day on a rest day is not moved (CPL art.85 does not apply to it).
+    The term's last day is the one the decision states (`listing_term.expires`),
+    else the decision date plus the stated years (`add_months`: a missing day is
+    the month's last); SPC2017 art.10 counts the deletion period from that day. A
+    term is not a procedural period of a party, so a last day on a rest day is not
+    moved (CPL art.85 does not apply to it).
     """
     fold = state.fold
     years = fold.get("term_years")
+    stated = fold.get("term_expires")
     decision_src = fold.get("last_decision")
-    if not years or decision_src is None or fold.get("expired"):
+    if not (years or stated) or decision_src is None or fold.get("expired"):
         return None
     decision = exit_event = None
     for e in state.events:
@@ -625,9 +630,12 @@ def _term_expiry(state: ListingState) -> tuple[int, CompactEvent, date] | None:
     if decision is None:
         return None
     try:
-        last_day = add_months(_local_date(decision[0]), 12 * int(years))
+        if stated:
+            last_day = _iso_date(str(stated)[:10])
+        else:
+            last_day = add_months(_local_date(decision[0]), 12 * int(years or 0))
     except (TypeError, ValueError):
-        return None  # no whole number of years: nothing to count from
+        return None  # neither a date nor a whole number of years to count from
     end = _end_of_day(last_day)
     if fold["status"] != LISTED and (exit_event is None or exit_event[0] < end):
         return None  # shielded, revoked or deleted before the term ended

@@ -65,6 +65,7 @@ def new_fold() -> dict[str, Any]:
         "served": False,
         "risk_notice": False,
         "term_years": None,
+        "term_expires": None,  # ISO date the decision states as the term's last day
         "debtor": None,
         "last_decision": None,  # source id
         "last_exit": None,  # source id of the last shield/revoke/delete

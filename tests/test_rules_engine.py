@@ -643,3 +643,22 @@ def test_a_late_record_of_the_expiry_withdraws_the_clocks_violation() -> None:
         if e.payload.get("obligation", {}).get("trigger_event") == "L1-E2"
     ]
     assert withdrawn and all(e.payload["verdict"] == "WITHDRAWN" for e in withdrawn)
+
+
+def test_the_last_day_the_decision_states_is_the_term_end() -> None:
+    """Decided 2024-03-01, the decision states 2026-02-26 (a Thursday) as the
+    term's last day: three working days after it are Friday 27, the adjusted
+    working Saturday 28 (调休 of the Spring Festival) and Monday 2026-03-02."""
+    listing = Listing()
+    listing.add(
+        "EXECUTION_NOTICE_SERVED", "2024-01-05T09:00", risk_warning_included=True
+    )
+    listing.add(
+        "LISTING_DECISION_MADE",
+        "2024-03-01T09:00",
+        listing_term={"years": 2, "expires": date(2026, 2, 26)},
+        debtor={"entity_type": "NATURAL_PERSON", "id_number": "350211198305042073"},
+    )
+    state, _ = run(listing.events, now=at("2026-03-04T00:00"))
+    (check,) = rows(state, EXPIRY)
+    assert (check.deadline, check.verdict) == (date(2026, 3, 2), "VIOLATION")
