@@ -528,9 +528,13 @@ def test_a_court_named_by_its_full_name_is_accounted_under_its_code() -> None:
 EXPIRY = "SPC2017.ART10.EXPIRY_DELETE_3WD"
 
 
-def _termed(years: int = 2) -> Listing:
+def _termed(years: int = 2, expires: date | None = None) -> Listing:
     """Decided 2024-03-01 for `years` years: the term's last day is 2026-03-01 (a
-    Sunday); three working days after it end on Wednesday 2026-03-04."""
+    Sunday), unless the decision states another (`expires`); three working days
+    after 2026-03-01 end on Wednesday 2026-03-04."""
+    term: dict[str, Any] = {"years": years}
+    if expires is not None:
+        term["expires"] = expires
     listing = Listing()
     listing.add(
         "EXECUTION_NOTICE_SERVED", "2024-01-05T09:00", risk_warning_included=True
@@ -538,7 +542,7 @@ def _termed(years: int = 2) -> Listing:
     listing.add(
         "LISTING_DECISION_MADE",
         "2024-03-01T09:00",
-        listing_term={"years": years},
+        listing_term=term,
         debtor={"entity_type": "NATURAL_PERSON", "id_number": "350211198305042073"},
     )
     return listing
@@ -649,16 +653,7 @@ def test_the_last_day_the_decision_states_is_the_term_end() -> None:
     """Decided 2024-03-01, the decision states 2026-02-26 (a Thursday) as the
     term's last day: three working days after it are Friday 27, the adjusted
     working Saturday 28 (调休 of the Spring Festival) and Monday 2026-03-02."""
-    listing = Listing()
-    listing.add(
-        "EXECUTION_NOTICE_SERVED", "2024-01-05T09:00", risk_warning_included=True
-    )
-    listing.add(
-        "LISTING_DECISION_MADE",
-        "2024-03-01T09:00",
-        listing_term={"years": 2, "expires": date(2026, 2, 26)},
-        debtor={"entity_type": "NATURAL_PERSON", "id_number": "350211198305042073"},
-    )
+    listing = _termed(expires=date(2026, 2, 26))
     state, _ = run(listing.events, now=at("2026-03-04T00:00"))
     (check,) = rows(state, EXPIRY)
     assert (check.deadline, check.verdict) == (date(2026, 3, 2), "VIOLATION")
