@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 from shixin.settings import Settings
 
@@ -70,11 +72,11 @@ def check_copartitioned(settings: Settings, topics: Sequence[str]) -> int:
     return count
 
 
-def end_offsets(
-    settings: Settings, topics: Sequence[str]
-) -> dict[tuple[str, int], int]:
-    """The end offset (next offset to be written) of every partition of `topics`."""
-    from confluent_kafka import Consumer, TopicPartition
+@contextmanager
+def _offsets_consumer(settings: Settings) -> Iterator[Any]:
+    """A consumer that only reads offsets (never joins a group), closed on exit: a
+    client left open until the interpreter exits can crash librdkafka's threads."""
+    from confluent_kafka import Consumer
 
     consumer = Consumer(
         {
@@ -84,45 +86,45 @@ def end_offsets(
         }
     )
     try:
-        ends: dict[tuple[str, int], int] = {}
-        metadata = consumer.list_topics(timeout=TIMEOUT)
-        for name in topics:
-            for partition in sorted(metadata.topics[name].partitions):
-                _low, high = consumer.get_watermark_offsets(
-                    TopicPartition(name, partition), timeout=TIMEOUT
-                )
-                ends[(name, partition)] = high
-        return ends
+        yield consumer
     finally:
         consumer.close()
+
+
+def _watermarks(
+    consumer: Any, partitions: Sequence[tuple[str, int]]
+) -> list[tuple[int, int]]:
+    """(low, high) watermark of each partition, read one after the other in order."""
+    from confluent_kafka import TopicPartition
+
+    return [
+        consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=TIMEOUT)
+        for topic, p in partitions
+    ]
+
+
+def end_offsets(
+    settings: Settings, topics: Sequence[str]
+) -> dict[tuple[str, int], int]:
+    """The end offset (next offset to be written) of every partition of `topics`."""
+    with _offsets_consumer(settings) as consumer:
+        metadata = consumer.list_topics(timeout=TIMEOUT)
+        partitions = [
+            (name, partition)
+            for name in topics
+            for partition in sorted(metadata.topics[name].partitions)
+        ]
+        marks = _watermarks(consumer, partitions)
+    return {key: high for key, (_low, high) in zip(partitions, marks, strict=True)}
 
 
 def high_watermarks(
     settings: Settings, partitions: Sequence[tuple[str, int]]
 ) -> list[int]:
     """The high watermark of each partition, read one after the other in the order
-    given, by a consumer of its own that is closed before returning (a client left
-    open until the interpreter exits can crash librdkafka's threads)."""
-    from confluent_kafka import Consumer, TopicPartition
-
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.bootstrap_servers,
-            "group.id": "shixin-processors-end-offsets",
-            "enable.auto.commit": False,
-        }
-    )
-    try:
-        return [
-            int(
-                consumer.get_watermark_offsets(
-                    TopicPartition(topic, partition), timeout=TIMEOUT
-                )[1]
-            )
-            for topic, partition in partitions
-        ]
-    finally:
-        consumer.close()
+    given."""
+    with _offsets_consumer(settings) as consumer:
+        return [int(high) for _low, high in _watermarks(consumer, partitions)]
 
 
 def ensure_changelogs(
@@ -249,22 +251,6 @@ def log_starts(
     settings: Settings, partitions: Sequence[tuple[str, int]]
 ) -> dict[tuple[str, int], int]:
     """The first offset still in the log of each partition."""
-    from confluent_kafka import Consumer, TopicPartition
-
-    consumer = Consumer(
-        {
-            "bootstrap.servers": settings.bootstrap_servers,
-            "group.id": "shixin-processors-end-offsets",
-            "enable.auto.commit": False,
-        }
-    )
-    try:
-        starts: dict[tuple[str, int], int] = {}
-        for topic, partition in partitions:
-            low, _high = consumer.get_watermark_offsets(
-                TopicPartition(topic, partition), timeout=TIMEOUT
-            )
-            starts[(topic, partition)] = low
-        return starts
-    finally:
-        consumer.close()
+    with _offsets_consumer(settings) as consumer:
+        marks = _watermarks(consumer, partitions)
+    return {key: low for key, (low, _high) in zip(partitions, marks, strict=True)}

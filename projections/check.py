@@ -57,8 +57,8 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from contract import identifiers, vocab
-from contract.vocab import AGENCIES
+from contract import identifiers
+from contract.vocab import AGENCIES, MEASURES, MEASURES_OF_AGENCY
 from projections.migrate import DEFAULT_SCHEMA
 from projections.rows import ENFORCEABLE_STATES, org_code_of
 
@@ -185,41 +185,24 @@ def normalized_agency(agency: str, field: str = "agency") -> str:
     return value
 
 
-def _measure_catalogue() -> tuple[str, ...] | None:
-    """The closed list of measure codes (`contract.vocab.MEASURES`), or None where
-    the vocabulary has none and a code is checked by its form alone."""
-    catalogue = getattr(vocab, "MEASURES", None)
-    return None if catalogue is None else tuple(catalogue)
-
-
 def normalized_measure(measure: str, field: str = "measure") -> str:
     """The measure code in the catalogue's spelling (`railway.train_restriction` ->
     `RAILWAY.TRAIN_RESTRICTION`), or `CodeError` naming the value and the valid
-    codes: those of `contract.vocab.MEASURES`, or else any `AGENCY.MEASURE` whose
-    AGENCY is an agency code."""
+    codes of `contract.vocab.MEASURES` (the agency's own when it has some)."""
     value = _folded(measure)
-    catalogue = _measure_catalogue()
+    if value in MEASURES:
+        return value
     agency = value.partition(".")[0]
-    if catalogue is not None:
-        if value in catalogue:
-            return value
-        own = [c for c in catalogue if c.partition(".")[0] == agency]
-        expected = (
-            f"one of {agency}'s: {', '.join(own)}"
-            if own
-            else f"AGENCY.MEASURE, one of {', '.join(catalogue)}"
-        )
-        raise CodeError(
-            f"{field} {measure!r} is not a measure code of the catalogue: expected "
-            f"{expected} (any case)"
-        )
-    if not identifiers.MEASURE_CODE.match(value) or agency not in AGENCIES:
-        raise CodeError(
-            f"{field} {measure!r} is not a measure code: expected AGENCY.MEASURE "
-            f"(any case), e.g. PBOC.CREDIT_REPORTING_RECORD or "
-            f"RAILWAY.TRAIN_RESTRICTION, with AGENCY one of {', '.join(AGENCIES)}"
-        )
-    return value
+    own = MEASURES_OF_AGENCY.get(agency)
+    expected = (
+        f"one of {agency}'s: {', '.join(own)}"
+        if own
+        else f"AGENCY.MEASURE, one of {', '.join(MEASURES)}"
+    )
+    raise CodeError(
+        f"{field} {measure!r} is not a measure code of the catalogue: expected "
+        f"{expected} (any case)"
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -543,42 +543,67 @@ def _open(
     else:
         targets = [(None, None)]
 
-    due = prov = cal = None
-    if rule.limit is not None and rule.kind == "DEADLINE":
-        deadline = calendar.add(
-            _local_date(e[0]), rule.limit.value, rule.limit.unit, state.jurisdiction
-        )
-        due, prov, cal = (
-            deadline.due_date.isoformat(),
-            deadline.provisional,
-            deadline.calendar_version,
-        )
-
+    deadline = _deadline(bound, _local_date(e[0]), state.jurisdiction, calendar)
     for measure, agency in targets:
         oid = f"{state.listing_id}|{rule.id}|{e[4]}" + (
             f"|{measure}" if measure else ""
         )
         if oid in fold["obligations"]:
             continue
-        fold["obligations"][oid] = {
-            "rule": rule.id,
-            "trigger": e[4],
-            "trigger_id": e[2],
-            "ts": e[0],
-            "measure": measure,
-            "resp_code": _responsible_code(
-                fold, rule.responsible, rule.responsible_field, e, agency
-            ),
-            "source": match.source or rule.source,
-            "due": due,
-            "prov": bool(prov),
-            "cal": cal,
-            "answer": None,
-            "answer_ts": None,
-            "answer_id": None,
-            "state_violation": None,
-        }
+        resp_code = _responsible_code(
+            fold, rule.responsible, rule.responsible_field, e, agency
+        )
+        fold["obligations"][oid] = _new_obligation(
+            bound, match, e, e[0], measure, resp_code, deadline
+        )
         _touch(state, oid)
+
+
+def _deadline(
+    bound: BoundRule, start_day: date, jurisdiction: str, calendar: LegalCalendar
+) -> tuple[str | None, bool, str | None]:
+    """(due date ISO, provisional, calendar version) of a DEADLINE rule whose clock
+    starts on `start_day`; (None, False, None) for a rule with no numeric limit."""
+    rule = bound.rule
+    if rule.limit is None or rule.kind != "DEADLINE":
+        return None, False, None
+    deadline = calendar.add(start_day, rule.limit.value, rule.limit.unit, jurisdiction)
+    return (
+        deadline.due_date.isoformat(),
+        bool(deadline.provisional),
+        deadline.calendar_version,
+    )
+
+
+def _new_obligation(
+    bound: BoundRule,
+    match: Match,
+    trigger: CompactEvent,
+    ts: int,
+    measure: str | None,
+    resp_code: str | None,
+    deadline: tuple[str | None, bool, str | None],
+    answer: CompactEvent | None = None,
+) -> dict[str, Any]:
+    """A new obligation of `bound` caused by the act `trigger`, its clock started at
+    `ts` (epoch seconds), answered by `answer` if given."""
+    due, prov, cal = deadline
+    return {
+        "rule": bound.rule.id,
+        "trigger": trigger[4],
+        "trigger_id": trigger[2],
+        "ts": ts,
+        "measure": measure,
+        "resp_code": resp_code,
+        "source": match.source or bound.rule.source,
+        "due": due,
+        "prov": prov,
+        "cal": cal,
+        "answer": None if answer is None else answer[4],
+        "answer_ts": None if answer is None else answer[0],
+        "answer_id": None if answer is None else answer[2],
+        "state_violation": None,
+    }
 
 
 def _responsible_code(
@@ -691,16 +716,6 @@ def _open_at(
     the events at or after `start`."""
     rule = bound.rule
     fold = state.fold
-    due = prov = cal = None
-    if rule.limit is not None and rule.kind == "DEADLINE":
-        deadline = calendar.add(
-            start_day, rule.limit.value, rule.limit.unit, state.jurisdiction
-        )
-        due, prov, cal = (
-            deadline.due_date.isoformat(),
-            deadline.provisional,
-            deadline.calendar_version,
-        )
     oid = f"{state.listing_id}|{rule.id}|{trigger[4]}"
     if oid in fold["obligations"]:
         return
@@ -714,23 +729,13 @@ def _open_at(
         ):
             answer = e
             break
-    fold["obligations"][oid] = {
-        "rule": rule.id,
-        "trigger": trigger[4],
-        "trigger_id": trigger[2],
-        "ts": start,
-        "measure": None,
-        "resp_code": fold["court"] if rule.responsible == "COURT" else None,
-        "source": match.source or rule.source,
-        "due": due,
-        "prov": bool(prov),
-        "cal": cal,
-        "answer": None if answer is None else answer[4],
-        "answer_ts": None if answer is None else answer[0],
-        "answer_id": None if answer is None else answer[2],
-        "state_violation": None,
-        "clock": True,
-    }
+    resp_code = fold["court"] if rule.responsible == "COURT" else None
+    deadline = _deadline(bound, start_day, state.jurisdiction, calendar)
+    ob = _new_obligation(
+        bound, match, trigger, start, None, resp_code, deadline, answer
+    )
+    ob["clock"] = True
+    fold["obligations"][oid] = ob
 
 
 # --- act checks -------------------------------------------------------------------
