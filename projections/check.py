@@ -41,16 +41,28 @@ organisation code, but its legal representative is not (the platform shows the
 name, never the ID). A clear answer therefore means "no enforceable measure on a
 listing whose court pushed this identifier", not "not on the list".
 
+Nothing projected, nothing to say. Tables that were migrated but never had an
+event projected into them (no `shixin project`, `shixin demo` or `shixin replay`
+has run) are empty, and every lookup in them finds nothing: that is not "clear".
+`projected_as_of` tells the two apart and says how current the tables are (the
+broker time of the newest event they were built from); `shixin check` reads it
+with every lookup, in the lookup's snapshot (one REPEATABLE READ transaction),
+refuses to answer when there is none (`NotProjected`: "could not check") and shows
+it with the answer (`CheckResult.data_as_of`). `check` itself does not read it, so
+a caller of the library that needs that guarantee calls `projected_as_of` too.
+
 Cost: one round trip and one prepared statement (`lookup_statement`, schema
 qualified); at the database one index scan per identifier role plus a primary-key
 probe of `sanctions` per matched listing (bench/bench_projection.py measures it).
+`projected_as_of` is one more round trip: a backward probe of
+`events_broker_time_idx` (migration 003).
 """
 
 from __future__ import annotations
 
 import logging
 import unicodedata
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -241,6 +253,13 @@ class CheckResult:
     active: list[Measure]
     stale: list[Measure]  # listing ended, agency has not released: not to enforce
     checked_at: datetime
+    # broker time of the newest event the tables were projected from, when the
+    # caller read it (`projected_as_of`; `shixin check` always does)
+    data_as_of: datetime | None = None
+
+    def with_data_as_of(self, instant: datetime) -> CheckResult:
+        """The same answer, saying how current the tables it was read from are."""
+        return replace(self, data_as_of=instant)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -248,6 +267,48 @@ class CheckResult:
             for measure, plain in zip(getattr(self, name), data[name], strict=True):
                 plain["bound_as"] = measure.bound_as
         return data
+
+
+class NotProjected(LookupError):
+    """The schema's tables exist but no event was ever projected into them: every
+    lookup would find nothing, which is not a clear answer."""
+
+    def __init__(self, schema: str) -> None:
+        super().__init__(
+            f"schema {schema!r} is migrated but no event has been projected into "
+            "it yet: its query tables are not built (run `shixin project --schema "
+            f"{schema}`, or `shixin demo` for the sample; or name the projected "
+            "schema: --schema or LEDGER_SCHEMA)"
+        )
+        self.schema = schema
+
+
+def projected_as_of(conn: psycopg.Connection, schema: str = DEFAULT_SCHEMA) -> datetime:
+    """Broker time (UTC) of the newest event projected into `schema`: how current
+    its query tables are. Derived events count with the broker time of the ledger
+    or clock event that caused them. `NotProjected` when no event ever was (the
+    projector, a demo or a replay never applied anything there).
+
+    It says what the newest input is, not that every partition has been read up
+    to it: a projector lagging on one partition is not seen here."""
+    row = conn.execute(as_of_statement(schema), prepare=True).fetchone()
+    if row is None or row[0] is None:
+        raise NotProjected(schema)
+    instant: datetime = row[0]
+    return instant.astimezone(UTC)
+
+
+_AS_OF: dict[str, str] = {}
+
+
+def as_of_statement(schema: str) -> str:
+    """The statement of `projected_as_of` for `schema`, qualified: a backward probe
+    of `events_broker_time_idx`."""
+    text = _AS_OF.get(schema)
+    if text is None:
+        quoted = '"' + schema.replace('"', '""') + '"'
+        text = _AS_OF[schema] = f"SELECT max(broker_time) FROM {quoted}.events"
+    return text
 
 
 def normalized_subject(subject: str) -> str:

@@ -14,8 +14,11 @@ from projections.check import (
     LEGAL_REPRESENTATIVE,
     LOOKUP,
     CodeError,
+    NotProjected,
+    as_of_statement,
     check,
     lookup_params,
+    projected_as_of,
 )
 from projections.migrate import migrate
 from projections.store import apply_batch
@@ -206,3 +209,37 @@ def test_a_measure_outside_the_catalogue_is_refused() -> None:
         pytest.skip("contract.vocab has no closed list of measures")
     with pytest.raises(CodeError, match=r"expected one of PBOC's: PBOC\.CREDIT_REP"):
         normalized_measure("PBOC.NO_SUCH_MEASURE")
+
+
+def test_tables_never_projected_into_have_no_as_of(
+    conn: psycopg.Connection, pg_schema: str
+) -> None:
+    migrate(conn, pg_schema)
+    with pytest.raises(NotProjected, match=f"schema '{pg_schema}' is migrated but"):
+        projected_as_of(conn, pg_schema)
+    # the lookup itself cannot tell: it finds nothing, as for a clear subject
+    assert not check(conn, USCC, schema=pg_schema).intercept
+
+    items = org_listing(shielded=False)
+    with conn.transaction():
+        apply_batch(conn, pg_schema, items[:3])
+    assert projected_as_of(conn, pg_schema) == T0 + timedelta(days=32)
+    with conn.transaction():
+        apply_batch(conn, pg_schema, items)  # the first three are seen before
+    assert projected_as_of(conn, pg_schema) == T0 + timedelta(days=34)
+    answer = check(conn, USCC, schema=pg_schema).with_data_as_of(T0)
+    assert answer.as_dict()["data_as_of"] == T0
+
+
+def test_the_as_of_is_one_index_probe(conn: psycopg.Connection, pg_schema: str) -> None:
+    migrate(conn, pg_schema)
+    with conn.transaction():
+        apply_batch(conn, pg_schema, org_listing(shielded=False))
+    conn.execute(f'ANALYZE "{pg_schema}".events')
+    with conn.transaction():
+        conn.execute("SET LOCAL enable_seqscan = off")
+        plan = "\n".join(
+            r[0] for r in conn.execute("EXPLAIN " + as_of_statement(pg_schema))
+        )
+    assert "events_broker_time_idx" in plan, plan
+    assert "Sort" not in plan, plan

@@ -274,7 +274,7 @@ def test_check_lookup_uses_the_subject_index(
 def test_a_changed_migration_is_an_error(
     conn: psycopg.Connection, pg_schema: str
 ) -> None:
-    assert migrate(conn, pg_schema) == [1, 2]
+    assert migrate(conn, pg_schema) == [1, 2, 3]
     assert migrate(conn, pg_schema) == []
     conn.execute(
         f'UPDATE "{pg_schema}".schema_migrations SET checksum = %s WHERE version = 1',
