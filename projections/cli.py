@@ -208,13 +208,25 @@ def check(
 ) -> None:
     """Is SUBJECT under an active measure now (interception, 拦截)?
 
-    Exit status 0: clear; 3: intercept; 2: invalid subject, agency or measure;
-    4: could not check (database unreachable, schema missing or not built), which
-    is never a clear answer."""
-    from projections.check import CheckInputError, normalized_agency, normalized_measure
+    Every answer says how current the tables are (data_as_of: broker time of the
+    newest projected event). Exit status 0: clear; 3: intercept; 2: invalid
+    subject, agency or measure; 4: could not check (database unreachable, schema
+    missing, or not built: nothing projected into it yet), which is never a clear
+    answer."""
+    from psycopg import IsolationLevel
+
+    from projections.check import (
+        CheckInputError,
+        NotProjected,
+        normalized_agency,
+        normalized_measure,
+        projected_as_of,
+        subject_kind,
+    )
     from projections.check import check as run_check
 
-    try:
+    try:  # bad input is refused before anything is asked of the database
+        subject_kind(subject)
         agency = None if agency is None else normalized_agency(agency, "--agency")
         measure = None if measure is None else normalized_measure(measure, "--measure")
     except CheckInputError as exc:
@@ -224,11 +236,19 @@ def check(
     doing = "could not check (neither CLEAR nor INTERCEPT)"
     with database_errors(settings.postgres_url, [schema], doing):
         with connect(settings.postgres_url) as conn:
+            # one snapshot: data_as_of is that of the very rows the answer read
+            conn.isolation_level = IsolationLevel.REPEATABLE_READ
+            conn.read_only = True
             try:
-                result = run_check(conn, subject, agency, measure, schema=schema)
+                with conn.transaction():
+                    result = run_check(conn, subject, agency, measure, schema=schema)
+                    as_of = projected_as_of(conn, schema)
             except CheckInputError as exc:
                 typer.echo(f"error: {exc}", err=True)
                 raise typer.Exit(EXIT_USAGE) from exc
+            except NotProjected as exc:  # empty tables: not a clear answer
+                raise unavailable(str(exc), doing) from exc
+    result = result.with_data_as_of(as_of)
     if as_json:
         typer.echo(
             json.dumps(result.as_dict(), default=_json, ensure_ascii=False, indent=2)
@@ -236,6 +256,10 @@ def check(
     else:
         verdict = "INTERCEPT" if result.intercept else "CLEAR"
         typer.echo(f"{verdict} {result.subject_kind} {result.subject}")
+        typer.echo(
+            f"  data as of {as_of.isoformat()} (broker time of the newest event "
+            f"projected into schema {schema})"
+        )
         for m in result.active:
             typer.echo(
                 f"  active {m.agency} {m.measure_code} {m.sanction_state} since "

@@ -7,6 +7,7 @@ PostgreSQL server; the "database down" cases point DATABASE_URL at a closed port
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -171,6 +172,51 @@ def test_check_on_a_schema_without_tables_is_could_not_check(database: str) -> N
     result = run("check", PERSON, "--schema", "public")
     assert result.exit_code == EXIT_UNAVAILABLE
     assert "listings" in result.stderr and "projected" in result.stderr
+
+
+@pytest.mark.services
+@pytest.mark.parametrize("as_json", [[], ["--json"]])
+def test_check_on_a_schema_never_projected_into_is_could_not_check(
+    database: str, pg_schema: str, as_json: list[str]
+) -> None:
+    # migrated (as `shixin db migrate` or a projector's start leaves it), but no
+    # event was ever applied: the empty tables would make every answer CLEAR
+    with psycopg.connect(database, autocommit=True) as conn:
+        migrate(conn, pg_schema)
+    result = run("check", PERSON, "--schema", pg_schema, *as_json)
+    assert result.exit_code == EXIT_UNAVAILABLE, result.output
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "could not check" in lines[0]
+    never = f"schema {pg_schema!r} is migrated but no event has been projected"
+    assert never in lines[0]
+    assert "query tables are not built" in lines[0]
+    assert "shixin project" in lines[0] and "shixin demo" in lines[0]
+
+
+@pytest.mark.services
+def test_check_answers_say_how_current_the_tables_are(listed: str) -> None:
+    newest = T0 + timedelta(days=34)  # broker time of the listing's last event
+    intercept = run("check", USCC, "--schema", listed)
+    assert intercept.exit_code == EXIT_INTERCEPT, intercept.output
+    assert intercept.stdout.startswith("INTERCEPT USCC")
+    assert f"data as of {newest.isoformat()}" in intercept.stdout
+    clear = run("check", PERSON, "--schema", listed, "--json")
+    assert clear.exit_code == EXIT_CLEAR, clear.output
+    answer = json.loads(clear.stdout)
+    assert answer["intercept"] is False
+    assert answer["data_as_of"] == newest.isoformat()
+    assert datetime.fromisoformat(answer["data_as_of"]) == newest
+
+
+def test_check_refuses_a_bad_subject_before_connecting(down: None) -> None:
+    # with the database down: the usage error wins over "could not check", as it
+    # does for --agency and --measure; the input is wrong either way
+    result = run("check", "123")
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert "subject '123' is not valid" in result.stderr
+    assert "unreachable" not in result.stderr
 
 
 @pytest.mark.parametrize(
