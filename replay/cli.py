@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -84,6 +85,26 @@ def _agency(value: str | None) -> str | None:
         return normalized_agency(value, "agency")
     except CheckInputError as exc:
         raise typer.BadParameter(str(exc), param_hint="--agency") from exc
+
+
+def _court(value: str | None) -> str | None:
+    """The court code of a court of the directory (`rules.courts`), given by its
+    code or its full name (full-width characters folded): the code the rules engine
+    accounts a court's obligations under. Anything else would match no row and give
+    an empty report that looks like a court that missed nothing."""
+    from rules.courts import COURT_NAMES, court_code
+
+    if value is None:
+        return None
+    code = court_code(unicodedata.normalize("NFKC", value).strip())
+    if code not in COURT_NAMES:
+        raise typer.BadParameter(
+            f"court {value!r} is not in the court directory (rules/courts.py): "
+            "expected a court code such as 闽0203 or a court's full name such as "
+            f"{COURT_NAMES['闽0203']}; the codes: {', '.join(COURT_NAMES)}",
+            param_hint="--court",
+        )
+    return code
 
 
 def _subject(value: str) -> str:
@@ -338,7 +359,10 @@ def enforce_command(
 def missed_command(
     since: Annotated[str, typer.Option("--from", help="First due date (inclusive).")],
     until: Annotated[str, typer.Option("--to", help="Last due date (inclusive).")],
-    court: Annotated[str | None, typer.Option(help="Court code, e.g. 闽0203.")] = None,
+    court: Annotated[
+        str | None,
+        typer.Option(help="Court code (e.g. 闽0203) or full name, of rules/courts.py."),
+    ] = None,
     agency: Annotated[str | None, typer.Option(help="Agency code.")] = None,
     publisher: Annotated[str | None, typer.Option(help="Republisher name.")] = None,
     schema: SchemaOpt = "ledger",
@@ -354,6 +378,8 @@ def missed_command(
     kind, code = chosen[0] if chosen else (None, None)
     if kind == "AGENCY":
         code = _agency(code)
+    elif kind == "COURT":
+        code = _court(code)
     first, last = _date_range(since, until)
     with _connect(schema) as conn:
         rows = missed_deadlines(conn, schema, first, last, kind, code)

@@ -283,6 +283,12 @@ def test_audit_on_a_missing_schema_is_exit_4(database: str) -> None:
           "--agency", "NOPE"], "agency 'NOPE' is not an agency code"),
         (["audit", "missed", "--from", "2024-12-31", "--to", "2024-01-01"],
          "--from 2024-12-31 is after --to 2024-01-01"),
+        (["audit", "missed", "--from", "2024-01-01", "--to", "2024-12-31",
+          "--court", "NOPE"],
+         "court 'NOPE' is not in the court directory (rules/courts.py): expected "
+         "a court code such as 闽0203 or a court's full name"),
+        (["audit", "missed", "--from", "2024-01-01", "--to", "2024-12-31",
+          "--court", "闽9999"], "court '闽9999' is not in the court directory"),
         (["audit", "figures", "--from", "2024-12-31", "--to", "2024-01-01"],
          "--from 2024-12-31 is after --to 2024-01-01"),
     ],
@@ -310,3 +316,34 @@ def test_audit_questions_accept_agency_codes_in_any_case(listed: str) -> None:
         "--agency", "railway", "--schema", listed,
     )  # fmt: skip
     assert missed.exit_code == 0, missed.output
+
+
+@pytest.mark.services
+@pytest.mark.parametrize("court", ["闽0211", "厦门市集美区人民法院", " 闽０２１１ "])
+def test_audit_missed_takes_a_court_by_code_or_full_name(
+    listed: str, database: str, court: str
+) -> None:
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute(
+            f'INSERT INTO "{listed}".violations (obligation_id, listing_id, rule_id, '
+            "rule_source, policy_version, obligor, responsible_kind, "
+            "responsible_code, trigger_event, triggered_at, due_date, provisional, "
+            "verdict, detected_by, reason, violated_event, withdrawn, last_event, "
+            "valid_from, known_from, known_topic, known_partition, known_offset) "
+            "VALUES ('O-1', 'L-CLI', 'R-PUBLISH', 'SPC2017 art.6', 'p1', 'COURT', "
+            "'COURT', '闽0211', 'CLI-1', %(t)s, '2021-03-08', false, 'VIOLATED', "
+            "'CLOCK', 'not published in time', 'V-1', false, 'V-1', %(t)s, %(t)s, "
+            "'court', 0, 1)",
+            {"t": T0},
+        )
+    args = ["audit", "missed", "--from", "2021-01-01", "--to", "2021-12-31"]
+    found = run(*args, "--court", court, "--schema", listed, "--json")
+    assert found.exit_code == 0, found.output
+    rows = json.loads(found.stdout)
+    assert [(r["responsible_code"], r["rule_id"]) for r in rows] == [
+        ("闽0211", "R-PUBLISH")
+    ]
+    # a court of the directory that missed nothing is an empty report, not an error
+    other = run(*args, "--court", "闽0212", "--schema", listed, "--json")
+    assert other.exit_code == 0, other.output
+    assert json.loads(other.stdout) == []
