@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from contract import identifiers
+from contract.consistency import lifecycle_problems, listing_problems
 from contract.errors import InputError, InputRejected
 from contract.event import Actor, LedgerEvent
 from contract.ids import event_id, listing_id
@@ -256,6 +257,17 @@ def parse_line(
     try:
         if kind == "listing":
             listing = ListingIn.model_validate(obj)
+            errors = listing_problems(
+                where,
+                listing.case_number,
+                listing.province,
+                listing.executing_court,
+                listing.filing_date,
+                listing.publish_date,
+                obj.get("publish_date"),
+            )
+            if errors:
+                return [], errors
             return listing_events(listing, where), []
         if kind != "lifecycle":
             raise ValueError(
@@ -271,6 +283,9 @@ def parse_line(
         return [], exc.errors
 
     payloads, errors = _validate_payloads(obj, name)
+    if errors:
+        return [], errors
+    errors = lifecycle_problems(name, lifecycle, obj, payloads)
     if errors:
         return [], errors
     _add_publish_dates(payloads, lifecycle)

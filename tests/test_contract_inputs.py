@@ -452,3 +452,251 @@ def test_strings_are_cleaned_before_validation() -> None:
 def test_not_an_object_is_rejected() -> None:
     events, errors = parse_line("listing", ["not", "an", "object"], "listings.jsonl:7")
     assert events == [] and errors[0].expected == "a JSON object"
+
+
+# Courts of the record's province (RULES.md §6.1: a court code starts with its
+# province's abbreviation); the court directory (rules/courts.py) is not exhaustive,
+# so a court name it does not know is accepted, one that contradicts it is not.
+
+
+def _lifecycle_of(lifecycle_id: str) -> dict[str, Any]:
+    return copy.deepcopy(
+        next(x for x in LIFECYCLES if x["lifecycle_id"] == lifecycle_id)
+    )
+
+
+def _index_of(record: dict[str, Any], event_type: str) -> int:
+    return next(i for i, e in enumerate(record["events"]) if e["type"] == event_type)
+
+
+def _one_error(kind: str, record: dict[str, Any]) -> InputError:
+    events, errors = parse_line(kind, record, "x.jsonl:1")
+    assert events == [] and len(errors) == 1, errors
+    return errors[0]
+
+
+def test_a_case_number_of_another_province_than_the_jurisdiction_is_rejected() -> None:
+    record = _lifecycle()
+    record["case_number"] = "（2016）京01执3142号"
+
+    error = _one_error("lifecycle", record)
+
+    assert (error.field, error.value) == ("case_number", "（2016）京01执3142号")
+    assert "CN-35" in error.expected and "CN-11" in error.expected
+    assert "jurisdiction" in error.expected
+
+
+def test_a_court_actor_of_another_province_is_rejected() -> None:
+    record = _lifecycle()
+    record["events"][0]["actor"]["code"] = "京0105"
+    record["events"][0]["actor"]["name"] = "北京市朝阳区人民法院"
+
+    error = _one_error("lifecycle", record)
+
+    assert (error.field, error.value) == ("events.0.actor.code", "京0105")
+    assert "CN-35" in error.expected and "闽" in error.expected
+
+
+def test_a_payload_case_number_of_another_province_is_rejected() -> None:
+    record = _lifecycle_of("LC-017")
+    index = _index_of(record, "RECONSIDERATION_DECIDED")
+    record["events"][index]["payload"]["case_number"] = "（2018）粤01执复167号"
+
+    error = _one_error("lifecycle", record)
+
+    assert error.field == f"events.{index}.payload.case_number"
+    assert error.value == "（2018）粤01执复167号" and "CN-35" in error.expected
+
+
+def test_the_supreme_court_acts_in_any_province() -> None:
+    record = _lifecycle()
+    record["events"][1]["actor"] = {"kind": "COURT", "code": "最高法"}
+    assert parse_line("lifecycle", record, "x.jsonl:1")[1] == []
+
+
+def test_a_lifecycle_of_another_province_is_accepted_when_its_courts_are_its_own() -> (
+    None
+):
+    # The ledger is not Fujian-only: the jurisdiction says which province's rules
+    # apply; its courts must be that province's.
+    text = json.dumps(LIFECYCLES[0], ensure_ascii=False)
+    text = text.replace("闽", "粤").replace("福州市中级人民法院", "广州市中级人民法院")
+    record = json.loads(text)
+    record["jurisdiction"] = "CN-44"
+
+    events, errors = parse_line("lifecycle", record, "x.jsonl:1")
+
+    assert errors == [] and events[0].jurisdiction == "CN-44"
+
+
+def test_a_listing_whose_case_number_is_of_another_province_is_rejected() -> None:
+    record = _listing(0)  # province 福建
+    record["case_number"] = "（2016）京0102执771号"
+
+    error = _one_error("listing", record)
+
+    assert (error.field, error.value) == ("case_number", "（2016）京0102执771号")
+    assert "福建" in error.expected and "province" in error.expected
+
+
+def test_a_listing_court_name_the_directory_gives_another_code_is_rejected() -> None:
+    record = _listing(0)  # （2016）闽0102执771号, 福州市鼓楼区人民法院
+    record["executing_court"] = "厦门市思明区人民法院"
+
+    error = _one_error("listing", record)
+
+    assert (error.field, error.value) == ("executing_court", "厦门市思明区人民法院")
+    assert "闽0203" in error.expected and "闽0102" in error.expected
+
+
+def test_a_listing_court_name_of_another_province_is_rejected() -> None:
+    record = _listing(0)
+    record["executing_court"] = "北京市朝阳区人民法院"
+
+    error = _one_error("listing", record)
+
+    assert error.field == "executing_court" and "北京" in error.expected
+
+
+def test_a_court_name_the_directory_does_not_know_is_accepted() -> None:
+    # rules/courts.py lists only some of Fujian's courts (RULES.md §6.1 names more,
+    # such as 马尾 闽0105): an unknown name must not make a real entry unpublishable.
+    record = _listing(0)
+    record["case_number"] = "（2016）闽0105执771号"
+    record["executing_court"] = "福州市马尾区人民法院"
+    assert parse_line("listing", record, "x.jsonl:1")[1] == []
+    lifecycle = _lifecycle_of("LC-017")
+    index = _index_of(lifecycle, "RECONSIDERATION_REQUESTED")
+    lifecycle["events"][index]["payload"]["to_court"] = "福建省福州市中级人民法院"
+    assert parse_line("lifecycle", lifecycle, "x.jsonl:1")[1] == []
+
+
+@pytest.mark.parametrize(
+    ("to_court", "message"),
+    [
+        ("北京市第一中级人民法院", "北京"),  # another province
+        ("泉州市中级人民法院", "闽01"),  # the directory's 闽05, not the next-higher
+        ("福州市仓山区人民法院", "闽01"),  # the case's own court (闽0104)
+    ],
+)
+def test_a_reconsideration_court_that_cannot_hear_it_is_rejected(
+    to_court: str, message: str
+) -> None:
+    record = _lifecycle_of("LC-017")  # （2018）闽0104执2497号
+    index = _index_of(record, "RECONSIDERATION_REQUESTED")
+    record["events"][index]["payload"]["to_court"] = to_court
+
+    error = _one_error("lifecycle", record)
+
+    assert error.field == f"events.{index}.payload.to_court"
+    assert error.value == to_court and message in error.expected
+
+
+def test_an_objection_referred_to_another_court_than_the_case_s_is_rejected() -> None:
+    record = _lifecycle_of("LC-030")  # （2018）闽0102执5653号
+    index = _index_of(record, "OBJECTION_REFERRED_TO_COURT")
+    record["events"][index]["payload"]["to_court"] = "厦门市思明区人民法院"
+
+    error = _one_error("lifecycle", record)
+
+    assert error.field == f"events.{index}.payload.to_court"
+    assert "闽0102" in error.expected
+
+
+def test_a_court_actor_named_as_another_court_of_the_directory_is_rejected() -> None:
+    record = _lifecycle()  # 闽01 福州市中级人民法院
+    record["events"][1]["actor"]["name"] = "厦门市中级人民法院"
+
+    error = _one_error("lifecycle", record)
+
+    assert (error.field, error.value) == ("events.1.actor.name", "厦门市中级人民法院")
+    assert "闽02" in error.expected and "闽01" in error.expected
+
+
+# Dates in the order the rules make necessary (RULES.md §2: a listing is decided in an
+# enforcement case, then served and published; a request comes before its answer)
+
+
+@pytest.mark.parametrize(
+    ("event_type", "at", "earlier_type"),
+    [
+        # a decision dated before the case was filed (filed 2016-12-15)
+        ("LISTING_DECISION_MADE", "2016-12-01T09:00:00+08:00", "EXECUTION_CASE_FILED"),
+        # published the day before the decision (2017-10-13T09:11)
+        ("LISTING_PUBLISHED", "2017-10-12T09:56:00+08:00", "LISTING_DECISION_MADE"),
+        # served before it was made
+        (
+            "LISTING_DECISION_SERVED",
+            "2017-10-12T09:41:00+08:00",
+            "LISTING_DECISION_MADE",
+        ),
+        # an execution notice before the case existed
+        (
+            "EXECUTION_NOTICE_SERVED",
+            "2016-12-14T08:34:00+08:00",
+            "EXECUTION_CASE_FILED",
+        ),
+        # shielded before the listing was decided
+        ("LISTING_SHIELDED", "2017-10-12T09:07:00+08:00", "LISTING_DECISION_MADE"),
+        # an answer before the request it answers (refers_to)
+        ("CREDIT_REPAIR_DECIDED", "2017-12-12T09:26:00+08:00", "CREDIT_REPAIR_APPLIED"),
+    ],
+)
+def test_an_act_dated_before_the_act_it_needs_is_rejected(
+    event_type: str, at: str, earlier_type: str
+) -> None:
+    record = _lifecycle()  # LC-001
+    index = _index_of(record, event_type)
+    earlier = _index_of(record, earlier_type)
+    record["events"][index]["at"] = at
+
+    error = _one_error("lifecycle", record)
+
+    assert (error.field, error.value) == (f"events.{index}.at", at)
+    # both fields and both values are named
+    assert f"events.{earlier}.at" in error.expected
+    assert record["events"][earlier]["at"] in error.expected
+    assert earlier_type in error.expected
+
+
+def test_a_listing_published_before_its_case_was_filed_is_rejected() -> None:
+    record = _lifecycle()
+    index = _index_of(record, "LISTING_PUBLISHED")
+    record["events"][index]["at"] = "2016-12-10T09:56:00+08:00"
+    record["events"][index]["payload"]["publish_date_shown"] = "2016年12月10日"
+
+    error = _one_error("lifecycle", record)
+
+    assert error.field == f"events.{index}.at"
+    assert "events.0.at" in error.expected and "EXECUTION_CASE_FILED" in error.expected
+
+
+def test_a_listing_term_ending_before_its_decision_is_rejected() -> None:
+    record = _lifecycle()
+    record["events"][2]["payload"]["listing_term"]["expires"] = "2017-10-12"
+
+    error = _one_error("lifecycle", record)
+
+    assert error.field == "events.2.payload.listing_term.expires"
+    assert "events.2.at" in error.expected and "2017-10-13" in error.expected
+
+
+def test_a_published_entry_filed_after_its_publication_is_rejected() -> None:
+    record = _listing(0)  # filed 2016年01月08日, published 2016年06月01日
+    record["filing_date"] = "2016年07月08日"
+
+    error = _one_error("listing", record)
+
+    assert (error.field, error.value) == ("publish_date", "2016年06月01日")
+    assert "filing_date" in error.expected and "2016-07-08" in error.expected
+
+
+def test_legal_orders_are_accepted() -> None:
+    # LC-001 publishes before the decision is served and applies sanctions before
+    # service (legal); an act at the instant of the act it follows is fine, and so
+    # is one recorded by its date only (00:00) on the day of that act.
+    record = _lifecycle()
+    record["events"][3]["at"] = record["events"][2]["at"]
+    record["events"][1]["at"] = "2016-12-15T00:00:00+08:00"  # filed 08:39 that day
+    events, errors = parse_line("lifecycle", record, "x.jsonl:1")
+    assert errors == [] and len(events) == len(record["events"]) + 1
