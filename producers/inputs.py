@@ -105,6 +105,88 @@ class InputRecord:
     reject: Reject | None = None
 
 
+class DuplicateKeyError(ValueError):
+    """A JSON object names one key twice: which value was meant is unknown (Python's
+    json keeps the last one, silently)."""
+
+    def __init__(self, path: str, values: list[Any]) -> None:
+        self.path = path
+        self.values = values
+        key = path.rsplit(".", 1)[-1]
+        times = "twice" if len(values) == 2 else f"{len(values)} times"
+        super().__init__(
+            f"the key {key!r} is given {times} in one JSON object ({path});"
+            " expected each key once"
+        )
+
+    @property
+    def shown(self) -> str:
+        """The values given, as JSON, for the rejects file."""
+        return ", ".join(
+            json.dumps(v, ensure_ascii=False, default=str) for v in self.values
+        )[:200]
+
+
+class _Duplicate(Exception):
+    pass
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise _Duplicate
+    return obj
+
+
+def load_json(text: str | bytes) -> Any:
+    """`json.loads`, refusing an object that names a key twice: raises
+    `DuplicateKeyError` naming the first such key by its path (`events.3.payload.
+    measure_code`), or ValueError if the text is not JSON."""
+    try:
+        return json.loads(text, object_pairs_hook=_unique_pairs)
+    except _Duplicate:
+        pass
+    # Read again, keeping every object, to say where the key is.
+    found: dict[int, tuple[str, list[Any]]] = {}
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(items)
+        if len(obj) != len(items):
+            seen: set[str] = set()
+            for key, _ in items:
+                if key in seen:
+                    found[id(obj)] = (key, [v for k, v in items if k == key])
+                    break
+                seen.add(key)
+        return obj
+
+    root = json.loads(text, object_pairs_hook=pairs)
+    path, values = _first_duplicate(root, found, "")
+    raise DuplicateKeyError(path, values)
+
+
+def _first_duplicate(
+    value: Any, found: dict[int, tuple[str, list[Any]]], path: str
+) -> tuple[str, list[Any]]:
+    """Path and values of the first object (outermost, then in order) in `found`."""
+    items: Iterator[tuple[Any, Any]]
+    if isinstance(value, dict):
+        hit = found.get(id(value))
+        if hit is not None:
+            name, values = hit
+            return (f"{path}.{name}" if path else name), values
+        items = iter(value.items())
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return "", []
+    for key, item in items:
+        inner = _first_duplicate(item, found, f"{path}.{key}" if path else str(key))
+        if inner[0]:
+            return inner
+    return "", []
+
+
 def detect_kind(obj: dict[str, Any]) -> str | None:
     """`lifecycle` or `listing` from the keys of one record; None if neither."""
     if "events" in obj and "lifecycle_id" in obj:
@@ -144,7 +226,10 @@ def _read_jsonl(path: Path) -> Iterator[InputRecord]:
             if not raw.strip():
                 continue
             try:
-                obj = json.loads(raw)
+                obj = load_json(raw)
+            except DuplicateKeyError as exc:
+                yield _duplicate_key(number, offset, raw, exc)
+                continue
             except ValueError as exc:
                 yield _unreadable(number, offset, "(line)", raw, f"not JSON: {exc}")
                 continue
@@ -172,6 +257,18 @@ def _read_jsonl(path: Path) -> Iterator[InputRecord]:
                 )
                 continue
             yield InputRecord(number, offset, kind, obj, record_id)
+
+
+def _duplicate_key(
+    number: int, offset: int, raw: bytes, exc: DuplicateKeyError
+) -> InputRecord:
+    """A line naming a key twice is rejected whole, naming the key; its id is read
+    from the line as json would (last value kept) to say which record it is."""
+    obj = json.loads(raw)
+    kind = detect_kind(obj) if isinstance(obj, dict) else None
+    record_id = record_id_of(kind, obj) if isinstance(obj, dict) else ""
+    reject = Reject(number, record_id, exc.path, exc.shown, str(exc))
+    return InputRecord(number, offset, None, obj, record_id, reject)
 
 
 def _unreadable(
@@ -416,7 +513,11 @@ def _coerce_listing(number: int, record_id: str, obj: dict[str, Any]) -> Reject 
             del obj["_synthetic"]
         else:
             try:
-                obj["_synthetic"] = json.loads(raw)
+                obj["_synthetic"] = load_json(raw)
+            except DuplicateKeyError as exc:
+                return Reject(
+                    number, record_id, f"_synthetic.{exc.path}", exc.shown, str(exc)
+                )
             except ValueError as exc:
                 return Reject(
                     number, record_id, "_synthetic", raw[:200], f"not JSON: {exc}"
@@ -490,7 +591,11 @@ def _lifecycle_event(
             actor[key] = row[column]
     payload_text = row.get("payload") or "{}"
     try:
-        payload = json.loads(payload_text)
+        payload = load_json(payload_text)
+    except DuplicateKeyError as exc:
+        return None, Reject(
+            number, lifecycle_id, f"payload.{exc.path}", exc.shown, str(exc)
+        )
     except ValueError as exc:
         return None, Reject(
             number, lifecycle_id, "payload", payload_text[:200], f"not JSON: {exc}"

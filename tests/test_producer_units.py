@@ -486,3 +486,75 @@ def test_publishing_one_act_too_large_for_a_message_raises_before_producing() ->
     with pytest.raises(MessageTooLargeError, match="1,000,000 bytes"):
         _publisher(producer).publish(event)
     assert producer.produced == []
+
+
+# A key said twice, rows of one lifecycle apart: never one value silently kept
+
+
+def _lifecycle_lines(count: int) -> list[str]:
+    lines = (REPO / "data" / "lifecycles.jsonl").read_text("utf-8").splitlines()
+    return lines[:count]
+
+
+def test_a_jsonl_line_with_a_duplicate_key_is_rejected_naming_the_key(
+    tmp_path: Path,
+) -> None:
+    first, second, third = _lifecycle_lines(3)
+    # the lifecycle's own key said twice, the second value would silently win
+    doubled = second.replace(
+        '"scenario": ', '"case_number": "（2019）闽0203执1号", "scenario": ', 1
+    )
+    assert doubled.count('"case_number": ') >= 2
+    path = tmp_path / "dup.jsonl"
+    path.write_text("\n".join([first, doubled, third]) + "\n", "utf-8")
+
+    records = list(read_records(path))
+
+    assert [r.kind for r in records] == [LIFECYCLE, None, LIFECYCLE]
+    reject = records[1].reject
+    assert reject is not None and reject.line == 2
+    assert reject.field == "case_number"
+    assert reject.record_id == json.loads(second)["lifecycle_id"]
+    assert "twice" in reject.reason and "case_number" in reject.reason
+    report = publish_file(path, settings=SETTINGS, publisher=None)
+    assert (report.records, report.rejected) == (3, 1)
+    (row,) = _rejects(path)
+    assert row["line"] == "2" and row["field"] == "case_number"
+
+
+def test_a_duplicate_key_inside_a_payload_is_named_by_its_path(tmp_path: Path) -> None:
+    (line,) = _lifecycle_lines(1)
+    record = json.loads(line)
+    index = next(
+        i for i, e in enumerate(record["events"]) if "measure_code" in e["payload"]
+    )
+    code = record["events"][index]["payload"]["measure_code"]
+    text = json.dumps(record, ensure_ascii=False)
+    single = f'"measure_code": "{code}"'
+    assert single in text
+    text = text.replace(single, f'"measure_code": "OTHER.MARKET_USE", {single}', 1)
+    path = tmp_path / "dup.jsonl"
+    path.write_text(text + "\n", "utf-8")
+
+    (record_read,) = read_records(path)
+
+    reject = record_read.reject
+    assert reject is not None
+    assert reject.field == f"events.{index}.payload.measure_code"
+    assert "OTHER.MARKET_USE" in reject.value and code in reject.value
+
+
+def test_a_lifecycle_csv_payload_with_a_duplicate_key_is_rejected(
+    tmp_path: Path,
+) -> None:
+    source = json.loads(_lifecycle_lines(1)[0])
+    rows = _lifecycle_rows(source)
+    rows[0]["payload"] = '{"applicant": "甲", "applicant": "乙"}'
+    path = tmp_path / "lifecycles.csv"
+    path.write_text(_csv_text(rows, LIFECYCLE_COLUMNS), "utf-8")
+
+    (record,) = read_records(path)
+
+    assert record.kind is None and record.reject is not None
+    assert record.reject.field == "payload.applicant" and record.reject.line == 2
+    assert "twice" in record.reject.reason
