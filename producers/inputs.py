@@ -3,7 +3,9 @@
 A file holds one kind of record, recognised by its keys: a listing (失信名单条目) as the
 platform publishes it, or a lifecycle (one case's acts in order). CSV listings take
 the platform's Chinese labels (RULES.md §5) or the snake_case keys of the JSON files;
-CSV lifecycles hold one row per act and are grouped by `lifecycle_id`.
+CSV lifecycles hold one row per act, a lifecycle's rows one after another (the
+lifecycle's own columns, such as case_number and the debtor's, are read from its
+first row; a later row may leave them blank or repeat them).
 """
 
 from __future__ import annotations
@@ -427,10 +429,48 @@ def _read_csv(path: Path) -> Iterator[InputRecord]:
                 path, Reject(header.end, "", "(header)", value, reason)
             )
         columns = [c.strip() for c in header.cells]
-        if "lifecycle_id" in columns and "type" in columns:
-            yield from _lifecycle_rows(path, columns, rows)
+        lifecycles = "lifecycle_id" in columns and "type" in columns
+        if lifecycles:
+            runs = _lifecycle_runs(path, columns.index("lifecycle_id"))
+            yield from _lifecycle_rows(path, columns, rows, runs)
         else:
             yield from _listing_rows(path, columns, rows)
+
+
+def _lifecycle_runs(path: Path, column: int) -> dict[str, list[tuple[int, int]]]:
+    """Lines of each lifecycle's rows, as runs of consecutive rows; read in a first
+    pass over the file, so that a lifecycle whose rows are apart is known before any
+    of its rows is published."""
+    runs: dict[str, list[tuple[int, int]]] = {}
+    last: str | None = None
+    with path.open(
+        "r", encoding="utf-8-sig", errors="surrogateescape", newline=""
+    ) as f:
+        rows = _csv_rows(_Lines(f))
+        next(rows, None)  # the header
+        for row in rows:
+            lifecycle_id = row.cells[column].strip() if column < len(row.cells) else ""
+            spans = runs.setdefault(lifecycle_id, [])
+            if lifecycle_id == last:
+                spans[-1] = (spans[-1][0], row.end)
+            else:
+                spans.append((row.start, row.end))
+            last = lifecycle_id
+    return {key: spans for key, spans in runs.items() if len(spans) > 1}
+
+
+def _apart(lifecycle_id: str, start: int, spans: list[tuple[int, int]]) -> Reject:
+    shown = ", ".join(f"{a}-{b}" if b > a else str(a) for a, b in spans)
+    return Reject(
+        start,
+        _shown(lifecycle_id),
+        "lifecycle_id",
+        _shown(lifecycle_id),
+        f"the rows of lifecycle {lifecycle_id!r} are apart, at lines {shown};"
+        " expected one lifecycle's rows one after another (a CSV lifecycle is"
+        " its consecutive rows): which rows make it is not sure, so none of them"
+        " is published",
+    )
 
 
 def _as_dict(columns: list[str], row: _Row) -> dict[Any, Any]:
@@ -526,12 +566,16 @@ def _coerce_listing(number: int, record_id: str, obj: dict[str, Any]) -> Reject 
 
 
 def _lifecycle_rows(
-    path: Path, columns: list[str], rows: Iterator[_Row]
+    path: Path,
+    columns: list[str],
+    rows: Iterator[_Row],
+    apart: dict[str, list[tuple[int, int]]],
 ) -> Iterator[InputRecord]:
     size = path.stat().st_size
     current: dict[str, Any] | None = None
     start = 0
     reject: Reject | None = None
+    first: dict[str, str] = {}  # head cells of the lifecycle's first row
 
     for line in rows:
         number = line.end
@@ -542,11 +586,19 @@ def _lifecycle_rows(
             current = None
         if current is None:
             current, start, reject = _lifecycle_head(row), number, None
+            first = _head_cells(row)
+            spans = apart.get(lifecycle_id)
+            if spans is not None:
+                reject = _apart(lifecycle_id, number, spans)
         problem = _row_problem(columns, line, lifecycle_id)
         event: dict[str, Any] | None = None
         if problem is None:
             event, problem = _lifecycle_event(number, lifecycle_id, row)
-            problem = _extra_cells(number, lifecycle_id, row) or problem
+            problem = (
+                _extra_cells(number, lifecycle_id, row)
+                or problem
+                or _head_conflict(number, lifecycle_id, row, first, start)
+            )
         if problem is not None and reject is None:
             reject = problem
         if event is not None:
@@ -561,6 +613,38 @@ def _lifecycle_record(
 ) -> InputRecord:
     kind = LIFECYCLE if reject is None else None
     return InputRecord(start, size, kind, obj, str(obj["lifecycle_id"]), reject)
+
+
+_HEAD_CELLS = LIFECYCLE_HEAD_COLUMNS[1:] + tuple(LIFECYCLE_DEBTOR_COLUMNS)
+
+
+def _head_cells(row: dict[str, str]) -> dict[str, str]:
+    return {c: (row.get(c) or "").strip() for c in _HEAD_CELLS}
+
+
+def _head_conflict(
+    number: int,
+    lifecycle_id: str,
+    row: dict[str, str],
+    first: dict[str, str],
+    start: int,
+) -> Reject | None:
+    """A later row of a lifecycle saying another case number, debtor, ... than its
+    first row, from which they are read: never drop the later value. A blank cell
+    says nothing."""
+    for column in _HEAD_CELLS:
+        value = (row.get(column) or "").strip()
+        if value and value != first[column]:
+            return Reject(
+                number,
+                _shown(lifecycle_id),
+                column,
+                _shown(value),
+                f"the value of the lifecycle's first row (line {start}):"
+                f" {first[column]!r}, or a blank cell; a lifecycle's {column} is read"
+                " from its first row",
+            )
+    return None
 
 
 def _lifecycle_head(row: dict[str, str]) -> dict[str, Any]:

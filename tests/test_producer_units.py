@@ -558,3 +558,52 @@ def test_a_lifecycle_csv_payload_with_a_duplicate_key_is_rejected(
     assert record.kind is None and record.reject is not None
     assert record.reject.field == "payload.applicant" and record.reject.line == 2
     assert "twice" in record.reject.reason
+
+
+def test_interleaved_rows_of_one_lifecycle_reject_it_whole(tmp_path: Path) -> None:
+    first, second = (json.loads(line) for line in _lifecycle_lines(2))
+    a, b = _lifecycle_rows(first), _lifecycle_rows(second)
+    # a's rows, then b's, then the rest of a's: header is line 1
+    rows = a[:3] + b + a[3:]
+    for row in rows:
+        row["timezone"] = "Asia/Shanghai"
+    path = tmp_path / "lifecycles.csv"
+    path.write_text(_csv_text(rows, [*LIFECYCLE_COLUMNS, "timezone"]), "utf-8")
+
+    records = list(read_records(path))
+
+    by_id: dict[str, list[Any]] = {}
+    for record in records:
+        by_id.setdefault(record.record_id, []).append(record)
+    assert [r.kind for r in by_id[second["lifecycle_id"]]] == [LIFECYCLE]
+    parts = by_id[first["lifecycle_id"]]
+    assert parts and all(r.kind is None and r.reject is not None for r in parts)
+    later = 2 + 3 + len(b)
+    for part in parts:
+        assert part.reject is not None
+        assert part.reject.field == "lifecycle_id"
+        assert "lines 2-4" in part.reject.reason
+        assert f"{later}-{later + len(a) - 4}" in part.reject.reason
+    report = publish_file(path, settings=SETTINGS, publisher=None)
+    assert report.events == len(b) + 1  # only the other lifecycle
+    assert report.rejected == len(parts)
+
+
+def test_a_lifecycle_csv_row_contradicting_its_first_row_is_rejected(
+    tmp_path: Path,
+) -> None:
+    source = json.loads(_lifecycle_lines(1)[0])
+    rows = _lifecycle_rows(source)
+    rows[4]["debtor_id_number"] = "11010519491231002X"
+    for row in rows[5:]:
+        row["debtor_id_number"] = ""  # a blank cell repeats nothing: fine
+    path = tmp_path / "lifecycles.csv"
+    path.write_text(_csv_text(rows, LIFECYCLE_COLUMNS), "utf-8")
+
+    (record,) = read_records(path)
+
+    assert record.kind is None and record.reject is not None
+    assert record.reject.line == 6 and record.reject.field == "debtor_id_number"
+    assert record.reject.value == "11010519491231002X"
+    assert source["debtor"]["id_number"] in record.reject.reason
+    assert "line 2" in record.reject.reason
