@@ -430,11 +430,36 @@ def _read_csv(path: Path) -> Iterator[InputRecord]:
             )
         columns = [c.strip() for c in header.cells]
         lifecycles = "lifecycle_id" in columns and "type" in columns
+        _unique_columns(path, header, columns, {} if lifecycles else LISTING_LABELS)
         if lifecycles:
             runs = _lifecycle_runs(path, columns.index("lifecycle_id"))
             yield from _lifecycle_rows(path, columns, rows, runs)
         else:
             yield from _listing_rows(path, columns, rows)
+
+
+def _unique_columns(
+    path: Path, header: _Row, columns: list[str], labels: dict[str, str]
+) -> None:
+    """A header naming one field twice (by one name, or a label and a key such as
+    案号 and caseCode) leaves every row ambiguous: the file is not read."""
+    seen: dict[str, tuple[int, str]] = {}
+    for number, column in enumerate(columns, start=1):
+        if not column:
+            continue
+        key = labels.get(column, column)
+        if key in seen:
+            first, name = seen[key]
+            reason = (
+                f"{path.name} cannot be read as CSV: its header names {key} twice"
+                f" (column {first} {name}, column {number} {column}); expected each"
+                " field once"
+            )
+            value = ",".join(columns)[:200]
+            raise UnreadableFileError(
+                path, Reject(header.end, "", "(header)", value, reason)
+            )
+        seen[key] = (number, column)
 
 
 def _lifecycle_runs(path: Path, column: int) -> dict[str, list[tuple[int, int]]]:

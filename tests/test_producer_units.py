@@ -607,3 +607,19 @@ def test_a_lifecycle_csv_row_contradicting_its_first_row_is_rejected(
     assert record.reject.value == "11010519491231002X"
     assert source["debtor"]["id_number"] in record.reject.reason
     assert "line 2" in record.reject.reason
+
+
+def test_a_csv_header_naming_one_field_twice_is_one_clear_error(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "listings.csv"
+    path.write_text(
+        "案号,被执行人姓名/名称,caseCode\n（2019）闽0203执1号,张三,（2019）闽0203执2号\n",
+        encoding="utf-8",
+    )
+
+    with pytest.raises(UnreadableFileError, match="case_number"):
+        list(read_records(path))
+    report = publish_file(path, settings=SETTINGS, publisher=None)
+    assert report.rejected == 1 and report.file_error is not None
+    assert "案号" in report.file_error and "caseCode" in report.file_error
