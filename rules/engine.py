@@ -629,16 +629,35 @@ def _responsible_code(
 TERM_EXPIRED = "LISTING_TERM_EXPIRED"
 
 
+def term_last_day(decided_on: date, years: Any, expires: Any) -> date | None:
+    """The last day of a listing term (失信期限, SPC2017 art.2) that a decision of
+    `decided_on` (its Asia/Shanghai date) sets with `listing_term.years` and
+    `listing_term.expires` as given; None when it sets no term (neither is given,
+    or what is given is neither a date nor a whole number of years).
+
+    The day the decision states (`expires`, an ISO date or a date) wins; else the
+    decision date plus the years (`add_months`: a missing day, 29 February, is the
+    month's last). The last day is within the term: the term has ended only from
+    the next day on, and SPC2017 art.10 counts the deletion period from it. A term
+    is not a procedural period of a party, so a last day on a rest day is not moved
+    (CPL art.85 does not apply to it). The projections store this day as
+    `listings.term_expires`, so `shixin check` reads the engine's own day.
+    """
+    if not (years or expires):
+        return None
+    try:
+        if expires:
+            return _iso_date(str(expires)[:10])
+        return add_months(decided_on, 12 * int(years or 0))
+    except (TypeError, ValueError):
+        return None  # neither a date nor a whole number of years to count from
+
+
 def _term_expiry(state: ListingState) -> tuple[int, CompactEvent, date] | None:
     """(24:00 Asia/Shanghai of the term's last day, the decision, that day) of a
     listing whose current decision set a term, unless the court recorded the expiry
-    itself or the listing left the list before the term ended.
-
-    The term's last day is the one the decision states (`listing_term.expires`),
-    else the decision date plus the stated years (`add_months`: a missing day is
-    the month's last); SPC2017 art.10 counts the deletion period from that day. A
-    term is not a procedural period of a party, so a last day on a rest day is not
-    moved (CPL art.85 does not apply to it).
+    itself or the listing left the list before the term ended. The last day is
+    `term_last_day` of the decision.
     """
     fold = state.fold
     years = fold.get("term_years")
@@ -654,13 +673,9 @@ def _term_expiry(state: ListingState) -> tuple[int, CompactEvent, date] | None:
             exit_event = e
     if decision is None:
         return None
-    try:
-        if stated:
-            last_day = _iso_date(str(stated)[:10])
-        else:
-            last_day = add_months(_local_date(decision[0]), 12 * int(years or 0))
-    except (TypeError, ValueError):
-        return None  # neither a date nor a whole number of years to count from
+    last_day = term_last_day(_local_date(decision[0]), years, stated)
+    if last_day is None:
+        return None
     end = _end_of_day(last_day)
     if fold["status"] != LISTED and (exit_event is None or exit_event[0] < end):
         return None  # shielded, revoked or deleted before the term ended
