@@ -66,6 +66,8 @@ from contract.derived import (
     WITHDRAWN,
 )
 from contract.event import LedgerEvent, Position
+from rules.calendar import local_date
+from rules.engine import term_last_day
 
 logger = logging.getLogger(__name__)
 
@@ -347,9 +349,7 @@ def _fold_listing(key: Key, state: Mapping[str, Any] | None, f: Fact) -> dict[st
             s["state"] = DECIDED if s["publishable"] else NOT_FOR_PUBLICATION
         if p.get("conduct_codes"):
             s["conduct_codes"] = [str(c) for c in p["conduct_codes"]]
-        term = p.get("listing_term")
-        if isinstance(term, Mapping) and term.get("expires"):
-            s["term_expires"] = str(term["expires"])
+        s["term_expires"] = _term_expires(p, at)
         s["decided_at"], s["decision_event"] = at, f.event_id
     elif t == "LISTING_RECORD_PUBLISHED" and p.get("published") is False:
         # decided but not publishable: the record shows what would have been
@@ -379,6 +379,19 @@ def _fold_listing(key: Key, state: Mapping[str, Any] | None, f: Fact) -> dict[st
         s["corrected_at"] = at
     s["last_event"] = f.event_id
     return s
+
+
+def _term_expires(p: Mapping[str, Any], decided_at: str) -> str | None:
+    """The last day (ISO date) of the term a listing decision sets, as the rules
+    engine counts it (`rules.engine.term_last_day`: the day the decision states,
+    else its Asia/Shanghai date plus the years); None for a decision that sets no
+    term. Each decision sets its own: a relisting without a term has none."""
+    term = p.get("listing_term")
+    if not isinstance(term, Mapping):
+        return None
+    decided_on = local_date(datetime.fromisoformat(decided_at))
+    last_day = term_last_day(decided_on, term.get("years"), term.get("expires"))
+    return None if last_day is None else last_day.isoformat()
 
 
 def _apply_debtor(s: dict[str, Any], debtor: Mapping[str, Any], f: Fact) -> None:

@@ -357,3 +357,90 @@ def test_a_check_the_engine_withdraws_as_not_owed_leaves_no_obligation() -> None
     current = change.current("violations")
     assert current is not None
     assert dict(zip(COLUMNS["violations"], current[0], strict=True))["withdrawn"]
+
+
+# --- the listing term's last day (SPC2017 art.2), as the rules engine counts it ----
+
+
+def decision_at(
+    occurred_at: datetime, payload: dict[str, Any], event_id: str, known_ms: int
+) -> Fact:
+    event = LedgerEvent(
+        event_id=event_id,
+        event_type="LISTING_DECISION_MADE",
+        listing_id="L1",
+        occurred_at=occurred_at,
+        actor=COURT,
+        jurisdiction="CN-35",
+        payload=payload,
+    )
+    return Fact.of(event, Position("court", 0, known_ms, occurred_at))
+
+
+def term_expires(facts: list[Fact]) -> Any:
+    _, state, _ = rows.timeline(rows.LISTING, ("L1",), facts)
+    assert state is not None
+    row = rows.row_of("listings", ("L1",), state)
+    assert row is not None
+    return row[COLUMNS["listings"].index("term_expires")]
+
+
+# 2024-02-29T16:30Z is 2024-03-01 00:30 in Shanghai: the decision's legal day is
+# 1 March (the UTC date, 29 February, would end a 2-year term on 2026-02-28)
+LATE_NIGHT = datetime(2024, 2, 29, 16, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("occurred_at", "term", "expected"),
+    [
+        (LATE_NIGHT, {"years": 2}, "2026-03-01"),
+        (datetime(2024, 2, 29, 3, 0, tzinfo=UTC), {"years": 1}, "2025-02-28"),
+        (LATE_NIGHT, {"years": 3, "basis": "serious"}, "2027-03-01"),
+        # the day the decision states wins over its years
+        (LATE_NIGHT, {"years": 2, "expires": date(2026, 2, 26)}, "2026-02-26"),
+        (LATE_NIGHT, {"years": None, "expires": "2025-12-31"}, "2025-12-31"),
+        (LATE_NIGHT, {"years": None, "basis": "SPC2017 art.2: no term"}, None),
+        (LATE_NIGHT, None, None),
+    ],
+)
+def test_term_expires_is_the_last_day_the_rules_engine_counts(
+    occurred_at: datetime, term: dict[str, Any] | None, expected: str | None
+) -> None:
+    from rules.engine import _term_expiry, apply
+
+    payload: dict[str, Any] = {"conduct_codes": ["EVADE_EXECUTION"]}
+    if term is not None:
+        payload["listing_term"] = term
+    decision = decision_at(occurred_at, payload, "D1", 1)
+    assert term_expires([decision]) == expected
+
+    # the same day the engine opens the deletion owed at the term's end from
+    event = LedgerEvent(
+        event_id="D1",
+        event_type="LISTING_DECISION_MADE",
+        listing_id="L1",
+        occurred_at=occurred_at,
+        actor=COURT,
+        jurisdiction="CN-35",
+        payload=payload,
+    )
+    state, _ = apply(None, event)
+    expiry = _term_expiry(state)
+    assert (None if expiry is None else expiry[2].isoformat()) == expected
+
+
+def test_each_decision_sets_its_own_term_a_relisting_without_one_has_none() -> None:
+    first = decision_at(LATE_NIGHT, {"listing_term": {"years": 2}}, "D1", 1)
+    shielded = fact("LISTING_SHIELDED", 1600, 2)  # 2024-05-24
+    relisted = decision_at(
+        datetime(2024, 9, 1, 2, 0, tzinfo=UTC),
+        {"conduct_codes": ["ABILITY_REFUSAL"], "listing_term": {"years": None}},
+        "D2",
+        3,
+    )
+    assert term_expires([first]) == "2026-03-01"
+    assert term_expires([first, shielded, relisted]) is None
+    termed_again = decision_at(
+        datetime(2024, 9, 1, 2, 0, tzinfo=UTC), {"listing_term": {"years": 3}}, "D3", 3
+    )
+    assert term_expires([first, shielded, termed_again]) == "2027-09-01"
