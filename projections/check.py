@@ -8,15 +8,26 @@ A measure counts as **active** for a subject when all of these hold:
   `APPLIED`, or `RETAINED` with a legal basis and a `retained_until` not yet past
   (the last day counts, Asia/Shanghai);
 - the listing is enforceable: `DECIDED`, `PUBLISHED`, `NOT_FOR_PUBLICATION` or
-  `RELISTED`. A retained measure survives the end of the listing: retention is
-  exactly the case of a measure kept after shielding, on its own legal basis.
+  `RELISTED`, and its term (失信期限, SPC2017 art.2), if its decision set one, has
+  not ended by the check's day (the Asia/Shanghai date of the check's instant,
+  whatever the host's time zone). The term's last day is `listings.term_expires`:
+  the day the decision states, else the decision's date plus its years, counted
+  by the rules engine's own `rules.engine.term_last_day` when the row is projected.
+  That last day is still within the term; from the next day on the term is over.
+  A retained measure survives the end of the listing and of its term: retention
+  is exactly the case of a measure kept after shielding, on its own legal basis,
+  until its `retained_until`.
 
-So when the listing was shielded, revoked, deleted or has expired but the agency has
-not released its measure yet, the measure is **not active**: legally it must no
-longer be enforced, and intercepting on it would repeat the wrong of LC-035. The
-answer lists such measures separately as `stale` (with the agency), so the agency
-sees that its release is overdue. `SUSPENDED` (objection under verification) is
-not active either.
+So when the listing was shielded, revoked, deleted or has expired, or its term is
+over though the court has not recorded the deletion (SPC2017 art.10 para.2: the
+court deletes within 3 working days of the term's end; the rules engine opens that
+obligation from the clock) or `LISTING_TERM_EXPIRED` yet, but the agency has not
+released its measure, the measure is **not active**: legally it must no longer be
+enforced, and intercepting on it would repeat the wrong of LC-035. The answer lists
+such measures separately as `stale` (with the agency), each with its
+`stale_reason` ("listing … is SHIELDED: release overdue"; "the term of listing …
+ended on <last day>: its deletion is due …"), so the agency sees that its release
+is overdue. `SUSPENDED` (objection under verification) is not active either.
 
 Legal representatives. For an organisation debtor the consumption bans of group 七
 (`CONSUMPTION_BANS`: trains, flights, star hotels, travel, private schools,
@@ -54,6 +65,11 @@ a caller of the library that needs that guarantee calls `projected_as_of` too.
 Cost: one round trip and one prepared statement (`lookup_statement`, schema
 qualified); at the database one index scan per identifier role plus a primary-key
 probe of `sanctions` per matched listing (bench/bench_projection.py measures it).
+The term's last day is a column of the listing row already read: the term is
+judged in Python against the check's day, with no further probe. (Rows projected
+before `term_expires` was filled from the years of a decision hold it only where
+the decision stated the day: rebuild such a schema with `shixin replay`, or
+project into a new one.)
 `projected_as_of` is one more round trip: a backward probe of
 `events_broker_time_idx` (migration 003).
 """
@@ -63,7 +79,7 @@ from __future__ import annotations
 import logging
 import unicodedata
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -103,25 +119,25 @@ LEGAL_REPRESENTATIVE = "LEGAL_REPRESENTATIVE"
 # nothing at once. The plan is shown by tests and the benchmark.
 _TEMPLATE = """
 SELECT l.role, l.listing_id, l.listing_state, l.court_code, l.court_name,
-       l.case_number, l.debtor_name, l.org_code, l.decision_event, l.shield_event,
-       l.revoke_event, l.delete_event, s.agency, s.measure_code,
+       l.case_number, l.debtor_name, l.org_code, l.term_expires, l.decision_event,
+       l.shield_event, l.revoke_event, l.delete_event, s.agency, s.measure_code,
        s.state AS sanction_state, s.since, s.legal_basis, s.retained_until,
        s.trigger_event, s.last_event
 FROM (
     SELECT 'DEBTOR' AS role, listing_id, state AS listing_state, court_code,
-           court_name, case_number, debtor_name, org_code, decision_event,
-           shield_event, revoke_event, delete_event
+           court_name, case_number, debtor_name, org_code, term_expires,
+           decision_event, shield_event, revoke_event, delete_event
     FROM {listings} WHERE subject_id = %(subject)s
     UNION ALL
     SELECT 'DEBTOR', listing_id, state, court_code, court_name, case_number,
-           debtor_name, org_code, decision_event, shield_event, revoke_event,
-           delete_event
+           debtor_name, org_code, term_expires, decision_event, shield_event,
+           revoke_event, delete_event
     FROM {listings}
     WHERE org_code = %(org_code)s AND subject_id IS DISTINCT FROM %(subject)s
     UNION ALL
     SELECT 'LEGAL_REPRESENTATIVE', listing_id, state, court_code, court_name,
-           case_number, debtor_name, org_code, decision_event, shield_event,
-           revoke_event, delete_event
+           case_number, debtor_name, org_code, term_expires, decision_event,
+           shield_event, revoke_event, delete_event
     FROM {listings}
     WHERE legal_rep_id = %(subject)s AND subject_id IS DISTINCT FROM %(subject)s
 ) l
@@ -234,6 +250,10 @@ class Measure:
     role: str = DEBTOR  # DEBTOR | LEGAL_REPRESENTATIVE (of the listed organisation)
     debtor_name: str | None = None
     org_code: str | None = None
+    # last day of the listing term (`listings.term_expires`), None: no term
+    term_expires: date | None = None
+    # why a stale measure is not to be enforced (None for an active one)
+    stale_reason: str | None = None
 
     @property
     def bound_as(self) -> str:
@@ -251,7 +271,8 @@ class CheckResult:
     subject_kind: str  # RESIDENT_ID | USCC | ORG_CODE
     intercept: bool
     active: list[Measure]
-    stale: list[Measure]  # listing ended, agency has not released: not to enforce
+    # listing ended or its term over, agency has not released: not to enforce
+    stale: list[Measure]
     checked_at: datetime
     # broker time of the newest event the tables were projected from, when the
     # caller read it (`projected_as_of`; `shixin check` always does)
@@ -345,19 +366,48 @@ def subject_kind(subject: str) -> str:
     raise SubjectError(f"subject {subject!r} is not valid: expected {expected}")
 
 
+def term_ended(term_expires: date | None, today: date) -> bool:
+    """Whether a listing term whose last day is `term_expires` had ended by `today`
+    (Asia/Shanghai dates): the last day is still within the term."""
+    return term_expires is not None and today > term_expires
+
+
 def is_active(
     listing_state: str,
     sanction_state: str,
     legal_basis: str | None,
     retained_until: date | None,
     today: date,
+    term_expires: date | None = None,
 ) -> bool:
     """The rule of the module docstring, for one listing and measure."""
     if sanction_state == "RETAINED":
         return (
             bool(legal_basis) and retained_until is not None and today <= retained_until
         )
-    return sanction_state == "APPLIED" and listing_state in ENFORCEABLE_STATES
+    return (
+        sanction_state == "APPLIED"
+        and listing_state in ENFORCEABLE_STATES
+        and not term_ended(term_expires, today)
+    )
+
+
+def stale_reason(
+    listing_id: str, listing_state: str, term_expires: date | None, today: date
+) -> str:
+    """Why an `APPLIED` measure of a listing is not to be enforced on `today`."""
+    if (
+        listing_state in ENFORCEABLE_STATES
+        and term_expires is not None
+        and term_ended(term_expires, today)
+    ):
+        return (
+            f"the term of listing {listing_id} ended on {term_expires.isoformat()}: "
+            "its deletion is due (SPC2017 art.10 para.2, within 3 working days) "
+            "and its measures are not to be enforced from "
+            f"{(term_expires + timedelta(days=1)).isoformat()}"
+        )
+    return f"listing {listing_id} is {listing_state}: release overdue"
 
 
 def check(
@@ -413,13 +463,20 @@ def check(
             role=r["role"],
             debtor_name=r["debtor_name"],
             org_code=r["org_code"],
+            term_expires=r["term_expires"],
         )
         if is_active(
-            m.listing_state, m.sanction_state, m.legal_basis, m.retained_until, today
+            m.listing_state,
+            m.sanction_state,
+            m.legal_basis,
+            m.retained_until,
+            today,
+            m.term_expires,
         ):
             active.append(m)
         elif m.sanction_state == "APPLIED":
-            stale.append(m)
+            reason = stale_reason(m.listing_id, m.listing_state, m.term_expires, today)
+            stale.append(replace(m, stale_reason=reason))
     logger.debug(
         "checked subject_kind=%s agency=%s measure=%s active=%d stale=%d "
         "as_legal_rep=%d",

@@ -269,8 +269,7 @@ def check(
         for m in result.stale:
             typer.echo(
                 f"  not enforceable: {m.agency} {m.measure_code} "
-                f"still {m.sanction_state} "
-                f"but listing {m.listing_id} is {m.listing_state}: release overdue"
+                f"still {m.sanction_state} but {m.stale_reason}"
             )
     raise typer.Exit(EXIT_INTERCEPT if result.intercept else EXIT_CLEAR)
 

@@ -31,8 +31,11 @@ COURT = Actor(kind="COURT", code="闽0211", name="厦门市集美区人民法院
 LEDGER = Actor(kind="LEDGER", code="rules-engine")
 
 
-def org_listing() -> list[tuple[LedgerEvent, Position]]:
-    """An organisation listed and published, under a RAILWAY and a FINANCE measure."""
+def org_listing(
+    term: dict[str, Any] | None = None,
+) -> list[tuple[LedgerEvent, Position]]:
+    """An organisation listed and published, under a RAILWAY and a FINANCE measure
+    (with the listing term `term`, if given)."""
 
     def sanction(measure: str, day: int) -> dict[str, Any]:
         return {
@@ -50,7 +53,8 @@ def org_listing() -> list[tuple[LedgerEvent, Position]]:
     acts: list[tuple[str, Actor, int, dict[str, Any]]] = [
         ("DEBTOR_IDENTIFIED", COURT, 0, {"case_number": "（2021）闽0211执9号",
                                          "debtor": debtor}),
-        ("LISTING_DECISION_MADE", COURT, 1, {"conduct_codes": ["ABILITY_REFUSAL"]}),
+        ("LISTING_DECISION_MADE", COURT, 1, {"conduct_codes": ["ABILITY_REFUSAL"]}
+         | ({} if term is None else {"listing_term": term})),
         ("LISTING_PUBLISHED", COURT, 2, {}),
         ("SANCTION_STATE_CHANGED", LEDGER, 3,
          sanction("RAILWAY.TRAIN_RESTRICTION", 3)),
@@ -208,6 +212,29 @@ def test_check_answers_say_how_current_the_tables_are(listed: str) -> None:
     assert answer["intercept"] is False
     assert answer["data_as_of"] == newest.isoformat()
     assert datetime.fromisoformat(answer["data_as_of"]) == newest
+
+
+@pytest.mark.services
+def test_check_is_clear_once_the_listing_term_has_ended(
+    database: str, pg_schema: str
+) -> None:
+    """Decided 2021-03-02 for one year: the term ended on 2022-03-02, the court
+    recorded no deletion; the measures are not enforceable, and say why."""
+    with psycopg.connect(database, autocommit=True) as conn:
+        migrate(conn, pg_schema)
+        with conn.transaction():
+            apply_batch(conn, pg_schema, org_listing({"years": 1}))
+    clear = run("check", USCC, "--schema", pg_schema)
+    assert clear.exit_code == EXIT_CLEAR, clear.output
+    assert clear.stdout.startswith("CLEAR USCC")
+    assert (
+        "  not enforceable: RAILWAY RAILWAY.TRAIN_RESTRICTION still APPLIED but the "
+        "term of listing L-CLI ended on 2022-03-02: its deletion is due (SPC2017 "
+        "art.10 para.2, within 3 working days)"
+    ) in clear.stdout
+    answer = json.loads(run("check", USCC, "--schema", pg_schema, "--json").stdout)
+    assert answer["active"] == []
+    assert [m["term_expires"] for m in answer["stale"]] == ["2022-03-02"] * 2
 
 
 def test_check_refuses_a_bad_subject_before_connecting(down: None) -> None:

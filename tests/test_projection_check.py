@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dt_time
 from typing import Any
 
 import psycopg
@@ -13,6 +15,7 @@ from contract.event import Actor, LedgerEvent, Position
 from projections.check import (
     LEGAL_REPRESENTATIVE,
     LOOKUP,
+    SHANGHAI,
     CodeError,
     NotProjected,
     as_of_statement,
@@ -243,3 +246,134 @@ def test_the_as_of_is_one_index_probe(conn: psycopg.Connection, pg_schema: str) 
         )
     assert "events_broker_time_idx" in plan, plan
     assert "Sort" not in plan, plan
+
+
+# --- a listing whose term has ended (SPC2017 art.10 para.2) -------------------------
+
+PERSON_ID = "35020519710324517X"
+HOTEL = "CULTURE_TOURISM.STAR_HOTEL"
+# decided 2024-02-29T16:30Z = 2024-03-01 00:30 Asia/Shanghai: a 2-year term's last
+# day is 2026-03-01 (counted from the UTC date it would be 2026-02-28)
+DECIDED = datetime(2024, 2, 29, 16, 30, tzinfo=UTC)
+
+
+def termed_listing(term: dict[str, Any]) -> list[tuple[LedgerEvent, Position]]:
+    """A person listed with `term`, under a RAILWAY measure applied and a
+    CULTURE_TOURISM one retained on its own basis until 2026-06-30; the court
+    records neither the deletion nor the term's expiry."""
+    debtor = {
+        "name": "王五", "entity_type": "NATURAL_PERSON", "id_number": PERSON_ID,
+        "published_card_number": "3502051971****517X",
+    }  # fmt: skip
+    retained = sanction(HOTEL, "RETAINED", 6) | {
+        "legal_basis": "《某条例》第十条", "retained_until": "2026-06-30",
+    }  # fmt: skip
+    acts: list[tuple[str, Actor, timedelta, dict[str, Any]]] = [
+        ("DEBTOR_IDENTIFIED", COURT, timedelta(days=-9),
+         {"case_number": "（2024）闽0211执7号", "debtor": debtor}),
+        ("LISTING_DECISION_MADE", COURT, timedelta(0),
+         {"conduct_codes": ["EVADE_EXECUTION"], "listing_term": term}),
+        ("LISTING_PUBLISHED", COURT, timedelta(days=2), {}),
+        ("SANCTION_STATE_CHANGED", LEDGER, timedelta(days=3),
+         sanction(RAILWAY, "APPLIED", 3) | {"since": DECIDED + timedelta(days=3)}),
+        ("SANCTION_STATE_CHANGED", LEDGER, timedelta(days=6),
+         retained | {"since": DECIDED + timedelta(days=6)}),
+    ]  # fmt: skip
+    items = []
+    for n, (event_type, actor, offset, payload) in enumerate(acts):
+        event = LedgerEvent(
+            event_id=f"TERM-{n}",
+            event_type=event_type,
+            listing_id="L-TERM",
+            occurred_at=DECIDED + offset,
+            actor=actor,
+            jurisdiction="CN-35",
+            payload=payload,
+            seq=n,
+        )
+        when = DECIDED + timedelta(days=30 + n)
+        items.append((event, Position("court", 0, n, when)))
+    return items
+
+
+@pytest.fixture(params=["UTC", "Asia/Shanghai", "America/Los_Angeles"])
+def host_tz(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """The process time zone (TZ) for one test; it must not change any answer."""
+    monkeypatch.setenv("TZ", request.param)
+    time.tzset()
+    yield request.param
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.parametrize(
+    ("term", "last_day"),
+    [
+        ({"years": 2}, date(2026, 3, 1)),  # counted as the rules engine counts it
+        ({"years": 2, "expires": "2026-02-26"}, date(2026, 2, 26)),  # stated
+    ],
+)
+def test_a_listing_whose_term_has_ended_is_not_intercepted_on(
+    conn: psycopg.Connection,
+    pg_schema: str,
+    host_tz: str,
+    term: dict[str, Any],
+    last_day: date,
+) -> None:
+    conn.execute(f"SET TIME ZONE '{host_tz}'")  # the session's zone does not matter
+    migrate(conn, pg_schema)
+    with conn.transaction():
+        apply_batch(conn, pg_schema, termed_listing(term))
+    # 23:59 and 00:01 Asia/Shanghai around the end of the last day, as UTC instants
+    midnight = datetime.combine(last_day + timedelta(days=1), dt_time(0), SHANGHAI)
+    last_minute = (midnight - timedelta(minutes=1)).astimezone(UTC)
+    next_minute = (midnight + timedelta(minutes=1)).astimezone(UTC)
+
+    on_last_day = check(conn, PERSON_ID, schema=pg_schema, at=last_minute)
+    assert on_last_day.intercept
+    assert [m.measure_code for m in on_last_day.active] == [HOTEL, RAILWAY]
+    assert on_last_day.stale == []
+    assert {m.term_expires for m in on_last_day.active} == {last_day}
+
+    after = check(conn, PERSON_ID, schema=pg_schema, at=next_minute)
+    (ended,) = after.stale
+    assert (ended.measure_code, ended.listing_state) == (RAILWAY, "PUBLISHED")
+    assert ended.stale_reason == (
+        f"the term of listing L-TERM ended on {last_day.isoformat()}: its deletion "
+        "is due (SPC2017 art.10 para.2, within 3 working days) and its measures are "
+        f"not to be enforced from {(last_day + timedelta(days=1)).isoformat()}"
+    )
+    assert after.as_dict()["stale"][0]["stale_reason"] == ended.stale_reason
+    # the retained measure stands on its own basis until its retained_until
+    assert [m.measure_code for m in after.active] == [HOTEL]
+    railway = check(conn, PERSON_ID, "RAILWAY", schema=pg_schema, at=next_minute)
+    assert not railway.intercept
+    assert [m.measure_code for m in railway.stale] == [RAILWAY]
+    retained_end = datetime(2026, 7, 1, 0, 1, tzinfo=SHANGHAI)
+    assert not check(conn, PERSON_ID, schema=pg_schema, at=retained_end).intercept
+
+
+def test_a_listing_without_a_term_stays_active(
+    conn: psycopg.Connection, pg_schema: str
+) -> None:
+    migrate(conn, pg_schema)
+    with conn.transaction():
+        apply_batch(conn, pg_schema, termed_listing({"years": None}))
+    years_later = datetime(2031, 1, 1, tzinfo=UTC)
+    found = check(conn, PERSON_ID, "RAILWAY", schema=pg_schema, at=years_later)
+    assert found.intercept and found.stale == []
+    assert found.active[0].term_expires is None
+
+
+def test_a_shielded_listing_is_stale_with_its_reason(
+    conn: psycopg.Connection, pg_schema: str
+) -> None:
+    migrate(conn, pg_schema)
+    with conn.transaction():
+        apply_batch(conn, pg_schema, org_listing(shielded=True))
+    found = check(conn, USCC, schema=pg_schema, at=T0 + timedelta(days=20))
+    assert [m.stale_reason for m in found.stale] == [
+        "listing L-ORG is SHIELDED: release overdue"
+    ] * 2

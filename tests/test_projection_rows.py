@@ -444,3 +444,29 @@ def test_each_decision_sets_its_own_term_a_relisting_without_one_has_none() -> N
         datetime(2024, 9, 1, 2, 0, tzinfo=UTC), {"listing_term": {"years": 3}}, "D3", 3
     )
     assert term_expires([first, shielded, termed_again]) == "2027-09-01"
+
+
+ENDED = date(2020, 6, 30)
+
+
+@pytest.mark.parametrize(
+    ("listing_state", "sanction_state", "basis", "until", "term", "active"),
+    [
+        ("PUBLISHED", "APPLIED", None, None, None, True),  # no term
+        ("PUBLISHED", "APPLIED", None, None, date(2020, 7, 1), True),  # its last day
+        ("PUBLISHED", "APPLIED", None, None, ENDED, False),  # ended the day before
+        ("RELISTED", "APPLIED", None, None, ENDED, False),
+        ("PUBLISHED", "RETAINED", "法律依据", date(2020, 10, 5), ENDED, True),
+        ("PUBLISHED", "RETAINED", "法律依据", date(2020, 6, 1), ENDED, False),
+    ],
+)
+def test_a_measure_is_not_active_once_the_listing_term_has_ended(
+    listing_state: str,
+    sanction_state: str,
+    basis: str | None,
+    until: Any,
+    term: date | None,
+    active: bool,
+) -> None:
+    today = date(2020, 7, 1)
+    assert is_active(listing_state, sanction_state, basis, until, today, term) is active
