@@ -88,20 +88,27 @@ def _agency(value: str | None) -> str | None:
 
 
 def _court(value: str | None) -> str | None:
-    """The court code of a court of the directory (`rules.courts`), given by its
-    code or its full name (full-width characters folded): the code the rules engine
-    accounts a court's obligations under. Anything else would match no row and give
-    an empty report that looks like a court that missed nothing."""
+    """The court code the rules engine accounts a court's obligations under, given
+    by the code or (for a court of the directory `rules.courts`) the full name,
+    full-width characters folded. A code is taken when it is well-formed the way
+    the publisher's input validation takes a court actor's code (the directory
+    lists only some Fujian courts; the publisher accepts any well-formed code, so
+    any such court can have missed a deadline). Anything else would match no row
+    and give an empty report that looks like a court that missed nothing."""
+    from contract.inputs import _court_code_ok  # the publisher's own check
     from rules.courts import COURT_NAMES, court_code
 
     if value is None:
         return None
     code = court_code(unicodedata.normalize("NFKC", value).strip())
-    if code not in COURT_NAMES:
+    if code not in COURT_NAMES and not _court_code_ok(code):
         raise typer.BadParameter(
-            f"court {value!r} is not in the court directory (rules/courts.py): "
-            "expected a court code such as 闽0203 or a court's full name such as "
-            f"{COURT_NAMES['闽0203']}; the codes: {', '.join(COURT_NAMES)}",
+            f"court {value!r} is neither a court code nor the full name of a court "
+            "of the directory (rules/courts.py): expected a court code as the "
+            "publisher accepts it (a province abbreviation with up to 4 digits, "
+            "such as 闽0203, 闽02, 闽 or 京0105, or 最高法) or a full name such as "
+            f"{COURT_NAMES['闽0203']} (full names are known only for the "
+            f"directory's courts: {', '.join(COURT_NAMES)})",
             param_hint="--court",
         )
     return code
@@ -361,7 +368,9 @@ def missed_command(
     until: Annotated[str, typer.Option("--to", help="Last due date (inclusive).")],
     court: Annotated[
         str | None,
-        typer.Option(help="Court code (e.g. 闽0203) or full name, of rules/courts.py."),
+        typer.Option(
+            help="Court code (e.g. 闽0203, 京0105) or full name (of rules/courts.py)."
+        ),
     ] = None,
     agency: Annotated[str | None, typer.Option(help="Agency code.")] = None,
     publisher: Annotated[str | None, typer.Option(help="Republisher name.")] = None,

@@ -312,10 +312,17 @@ def test_audit_on_a_missing_schema_is_exit_4(database: str) -> None:
          "--from 2024-12-31 is after --to 2024-01-01"),
         (["audit", "missed", "--from", "2024-01-01", "--to", "2024-12-31",
           "--court", "NOPE"],
-         "court 'NOPE' is not in the court directory (rules/courts.py): expected "
-         "a court code such as 闽0203 or a court's full name"),
+         "court 'NOPE' is neither a court code nor the full name of a court of "
+         "the directory (rules/courts.py): expected a court code as the publisher "
+         "accepts it (a province abbreviation with up to 4 digits, such as 闽0203"),
         (["audit", "missed", "--from", "2024-01-01", "--to", "2024-12-31",
-          "--court", "闽9999"], "court '闽9999' is not in the court directory"),
+          "--court", "闽12345"], "court '闽12345' is neither a court code"),
+        (["audit", "missed", "--from", "2024-01-01", "--to", "2024-12-31",
+          "--court", "京01a"], "court '京01a' is neither a court code"),
+        # a full name resolves only through the directory
+        (["audit", "missed", "--from", "2024-01-01", "--to", "2024-12-31",
+          "--court", "北京市东城区人民法院"],
+         "court '北京市东城区人民法院' is neither a court code"),
         (["audit", "figures", "--from", "2024-12-31", "--to", "2024-01-01"],
          "--from 2024-12-31 is after --to 2024-01-01"),
     ],
@@ -345,24 +352,29 @@ def test_audit_questions_accept_agency_codes_in_any_case(listed: str) -> None:
     assert missed.exit_code == 0, missed.output
 
 
+def add_violation(database: str, schema: str, court: str, n: int = 1) -> None:
+    """A violation of a publication deadline by `court`, due 2021-03-08."""
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute(
+            f'INSERT INTO "{schema}".violations (obligation_id, listing_id, rule_id, '
+            "rule_source, policy_version, obligor, responsible_kind, "
+            "responsible_code, trigger_event, triggered_at, due_date, provisional, "
+            "verdict, detected_by, reason, violated_event, withdrawn, last_event, "
+            "valid_from, known_from, known_topic, known_partition, known_offset) "
+            "VALUES (%(o)s, 'L-CLI', 'R-PUBLISH', 'SPC2017 art.6', 'p1', 'COURT', "
+            "'COURT', %(court)s, 'CLI-1', %(t)s, '2021-03-08', false, 'VIOLATED', "
+            "'CLOCK', 'not published in time', %(v)s, false, %(v)s, %(t)s, %(t)s, "
+            "'court', 0, %(n)s)",
+            {"t": T0, "court": court, "o": f"O-{n}", "v": f"V-{n}", "n": n},
+        )
+
+
 @pytest.mark.services
 @pytest.mark.parametrize("court", ["闽0211", "厦门市集美区人民法院", " 闽０２１１ "])
 def test_audit_missed_takes_a_court_by_code_or_full_name(
     listed: str, database: str, court: str
 ) -> None:
-    with psycopg.connect(database, autocommit=True) as conn:
-        conn.execute(
-            f'INSERT INTO "{listed}".violations (obligation_id, listing_id, rule_id, '
-            "rule_source, policy_version, obligor, responsible_kind, "
-            "responsible_code, trigger_event, triggered_at, due_date, provisional, "
-            "verdict, detected_by, reason, violated_event, withdrawn, last_event, "
-            "valid_from, known_from, known_topic, known_partition, known_offset) "
-            "VALUES ('O-1', 'L-CLI', 'R-PUBLISH', 'SPC2017 art.6', 'p1', 'COURT', "
-            "'COURT', '闽0211', 'CLI-1', %(t)s, '2021-03-08', false, 'VIOLATED', "
-            "'CLOCK', 'not published in time', 'V-1', false, 'V-1', %(t)s, %(t)s, "
-            "'court', 0, 1)",
-            {"t": T0},
-        )
+    add_violation(database, listed, "闽0211")
     args = ["audit", "missed", "--from", "2021-01-01", "--to", "2021-12-31"]
     found = run(*args, "--court", court, "--schema", listed, "--json")
     assert found.exit_code == 0, found.output
@@ -374,3 +386,52 @@ def test_audit_missed_takes_a_court_by_code_or_full_name(
     other = run(*args, "--court", "闽0212", "--schema", listed, "--json")
     assert other.exit_code == 0, other.output
     assert json.loads(other.stdout) == []
+
+
+@pytest.mark.services
+def test_audit_missed_takes_a_well_formed_court_code_the_directory_lacks(
+    listed: str, database: str
+) -> None:
+    """The directory lists some Fujian courts only; the publisher takes any
+    well-formed court code, so any court's missed deadlines can be asked for."""
+    add_violation(database, listed, "京0105", 1)
+    add_violation(database, listed, "闽0211", 2)
+    args = ["audit", "missed", "--from", "2021-01-01", "--to", "2021-12-31"]
+    found = run(*args, "--court", "京0105", "--schema", listed, "--json")
+    assert found.exit_code == 0, found.output
+    assert [
+        (r["responsible_code"], r["rule_id"]) for r in json.loads(found.stdout)
+    ] == [("京0105", "R-PUBLISH")]
+    # a full-width spelling is the same code
+    same = run(*args, "--court", "京０１０５", "--schema", listed, "--json")
+    assert json.loads(same.stdout) == json.loads(found.stdout)
+    # a well-formed court that missed nothing: an empty report, not an error
+    for court in ("闽9999", "最高法"):
+        none = run(*args, "--court", court, "--schema", listed, "--json")
+        assert none.exit_code == 0, none.output
+        assert json.loads(none.stdout) == []
+
+
+@pytest.mark.parametrize(
+    "code", ["京0105", "闽9999", "最高法", "闽", "沪01", "闽12345", "京01a", "NOPE"]
+)
+def test_audit_missed_takes_the_court_codes_the_publisher_takes(
+    down: None, code: str
+) -> None:
+    """--court accepts exactly the codes a court actor of a lifecycle may have
+    (contract.inputs.ActorIn); with the database down, an accepted code gets as
+    far as connecting (exit 4), a refused one is a usage error (exit 2)."""
+    from pydantic import ValidationError
+
+    from contract.inputs import ActorIn
+
+    try:
+        ActorIn(kind="COURT", code=code)
+        published = True
+    except ValidationError:
+        published = False
+    args = ["audit", "missed", "--from", "2021-01-01", "--to", "2021-12-31"]
+    result = run(*args, "--court", code)
+    assert result.exit_code == (EXIT_UNAVAILABLE if published else EXIT_USAGE), (
+        result.output
+    )
