@@ -380,7 +380,8 @@ def is_active(
     today: date,
     term_expires: date | None = None,
 ) -> bool:
-    """The rule of the module docstring, for one listing and measure."""
+    """The rule of the module docstring, for one listing and measure. The audit's
+    `replay.questions.had_to_enforce` applies it too, to the day asked about."""
     if sanction_state == "RETAINED":
         return (
             bool(legal_basis) and retained_until is not None and today <= retained_until

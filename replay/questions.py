@@ -14,11 +14,9 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
+from projections.check import is_active, stale_reason
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-# States of an agency's measure under which it is enforced (拦截).
-ENFORCED_STATES = ("APPLIED", "RETAINED")
-# Listing states after which no measure may still be enforced, unless retained.
-EXITED_STATES = ("SHIELDED", "REVOKED", "DELETED", "EXPIRED")
 
 
 def _rows(
@@ -60,18 +58,27 @@ def had_to_enforce(
     agency: str | None = None,
 ) -> list[dict[str, Any]]:
     """The measures an agency's own state had in force against a subject at the end
-    of `day`, with the listing's state on that day and whether enforcing was due.
+    of `day`, with the listing's state and the last day of its term
+    (`term_expires`) on that day, and whether enforcing was due.
 
-    `must_enforce` is false when the listing had left the list (shielded, revoked,
-    deleted, expired) and the measure was not retained with a basis: the agency
-    should have released it, and enforcing it was itself a violation.
+    `must_enforce` is the interception rule of `projections.check` (`is_active`,
+    the very function `shixin check` applies) for the versions in effect on `day`
+    as the ledger knows them now: a measure `APPLIED` on a listing in force whose
+    term, if its decision set one, had not ended by `day` (its last day still
+    counts), or one `RETAINED` with a legal basis until its `retained_until`.
+    When an `APPLIED` measure was not to be enforced, `stale_reason` says why, as
+    the check says it: the listing had left the list (shielded, revoked, deleted,
+    expired), or its term had ended though the court had not yet recorded the
+    deletion it owes (SPC2017 art.10 para.2). The agency should have released it,
+    and enforcing it was itself a violation.
     """
     at = end_of_day(day) - timedelta(microseconds=1)
     query = sql.SQL(
         """
         SELECT s.listing_id, l.case_number, l.court_code, s.agency, s.measure_code,
                s.state AS measure_state, s.since, s.reason, s.legal_basis,
-               s.retained_until, s.trigger_event, l.state AS listing_state
+               s.retained_until, s.trigger_event, l.state AS listing_state,
+               l.term_expires
         FROM {s}.sanctions_history s
         JOIN {s}.listings_history l ON l.listing_id = s.listing_id
         WHERE (l.subject_id = %(subject)s OR l.org_code = %(subject)s)
@@ -85,12 +92,21 @@ def had_to_enforce(
     ).format(s=sql.Identifier(schema))
     rows = _rows(conn, query, {"subject": subject, "agency": agency, "at": at})
     for row in rows:
-        enforced = row["measure_state"] in ENFORCED_STATES
-        retained = row["measure_state"] == "RETAINED" and (
-            row["retained_until"] is None or row["retained_until"] >= day
+        row["must_enforce"] = is_active(
+            row["listing_state"],
+            row["measure_state"],
+            row["legal_basis"],
+            row["retained_until"],
+            day,
+            row["term_expires"],
         )
-        exited = row["listing_state"] in EXITED_STATES
-        row["must_enforce"] = enforced and (retained or not exited)
+        row["stale_reason"] = (
+            stale_reason(
+                row["listing_id"], row["listing_state"], row["term_expires"], day
+            )
+            if row["measure_state"] == "APPLIED" and not row["must_enforce"]
+            else None
+        )
     return rows
 
 

@@ -236,6 +236,29 @@ def test_check_is_clear_once_the_listing_term_has_ended(
     assert answer["active"] == []
     assert [m["term_expires"] for m in answer["stale"]] == ["2022-03-02"] * 2
 
+    # the audit answers the same for those days: enforce on the last day, not after
+    def audit(day: str) -> list[dict[str, Any]]:
+        result = run(
+            "audit", "enforce", "--subject", USCC, "--on", day,
+            "--schema", pg_schema, "--json",
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        rows: list[dict[str, Any]] = json.loads(result.stdout)
+        return rows
+
+    last_day = audit("2022-03-02")
+    assert [(r["must_enforce"], r["stale_reason"]) for r in last_day] == [
+        (True, None)
+    ] * 2
+    assert [r["term_expires"] for r in last_day] == ["2022-03-02"] * 2
+    day_after = audit("2022-03-03")
+    assert [r["must_enforce"] for r in day_after] == [False] * 2
+    assert [r["stale_reason"] for r in day_after] == [
+        "the term of listing L-CLI ended on 2022-03-02: its deletion is due (SPC2017 "
+        "art.10 para.2, within 3 working days) and its measures are not to be "
+        "enforced from 2022-03-03"
+    ] * 2
+
 
 def test_check_refuses_a_bad_subject_before_connecting(down: None) -> None:
     # with the database down: the usage error wins over "could not check", as it
