@@ -37,7 +37,10 @@ identifier and as the `legal_rep_id` of organisation listings; measures found th
 second way are only those bans, and each is reported with `role`
 `LEGAL_REPRESENTATIVE` and `bound_as` "bound as legal representative of <org>".
 Other measures of the organisation (procurement, credit granting, ...) bind the
-organisation alone.
+organisation alone. Which listings an identifier matches and in what role
+(`Subject`, `matched_listings`) and which of their measures bind it (`BINDS`) are
+written once, here: the audit's `replay.questions.had_to_enforce` asks the history
+tables with the same fragments, so it matches a subject exactly as the check does.
 
 What can be intercepted at all. Matching needs the full identifier, and only the
 court's push (`DEBTOR_IDENTIFIED`, the lifecycle's debtor block) carries it: the
@@ -111,45 +114,80 @@ CONSUMPTION_BANS = frozenset(
 DEBTOR = "DEBTOR"
 LEGAL_REPRESENTATIVE = "LEGAL_REPRESENTATIVE"
 
-# One statement, one plain index scan per identifier role (no bitmap OR): the
-# debtor's full identifier (`listings_subject_idx`), the organisation code inside
-# it (`listings_org_code_idx`), the legal representative's resident ID
-# (`listings_legal_rep_idx`); each matched listing's sanctions through the primary
-# key of `sanctions` (listing_id leads it). A branch whose parameter is null finds
-# nothing at once. The plan is shown by tests and the benchmark.
+# Which listings a subject matches, and in what role: one plain index scan per
+# identifier role (no bitmap OR): the debtor's full identifier
+# (`listings_subject_idx`), the organisation code inside it
+# (`listings_org_code_idx`), the legal representative's resident ID
+# (`listings_legal_rep_idx`). A branch whose parameter is null finds nothing at
+# once; a listing is found once (the later branches leave out the listings of the
+# subject's own identifier). `{also}` is a further condition on every branch's
+# listing row (empty for the current table; the version in effect for a history).
+_MATCHED = """
+    SELECT 'DEBTOR' AS role, listing_id, state AS listing_state, court_code,
+           court_name, case_number, debtor_name, org_code, term_expires,
+           decision_event, shield_event, revoke_event, delete_event
+    FROM {listings} WHERE subject_id = %(subject)s{also}
+    UNION ALL
+    SELECT 'DEBTOR', listing_id, state, court_code, court_name, case_number,
+           debtor_name, org_code, term_expires, decision_event, shield_event,
+           revoke_event, delete_event
+    FROM {listings}
+    WHERE org_code = %(org_code)s AND subject_id IS DISTINCT FROM %(subject)s{also}
+    UNION ALL
+    SELECT 'LEGAL_REPRESENTATIVE', listing_id, state, court_code, court_name,
+           case_number, debtor_name, org_code, term_expires, decision_event,
+           shield_event, revoke_event, delete_event
+    FROM {listings}
+    WHERE legal_rep_id = %(subject)s AND subject_id IS DISTINCT FROM %(subject)s{also}
+"""
+_BANS = ", ".join(f"'{code}'" for code in sorted(CONSUMPTION_BANS))
+# Which measures of a matched listing `l` bind the subject in its role: all of them
+# as debtor, the consumption bans alone as legal representative (the measure `s`).
+BINDS = f"(l.role = 'DEBTOR' OR s.measure_code IN ({_BANS}))"
+
+
+def matched_listings(listings: str, version: str = "") -> str:
+    """The subquery of the rows of `listings` (a table name, qualified and quoted
+    as needed) matched by the parameters `subject` and `org_code` of
+    `lookup_params`, as the columns `role` (`DEBTOR` | `LEGAL_REPRESENTATIVE`),
+    `listing_id`, `listing_state`, court, case, `debtor_name`, `org_code`,
+    `term_expires` and the decision/shield/revoke/delete event ids. `version` is
+    appended to every branch's condition (`" AND ..."` on the listing's columns).
+    Alias it `l` and keep only the measures `s` for which `BINDS` holds."""
+    return _MATCHED.format(listings=listings, also=version)
+
+
+# One statement: the matched listings, and each one's sanctions through the
+# primary key of `sanctions` (listing_id leads it). The plan is shown by tests and
+# the benchmark.
 _TEMPLATE = """
 SELECT l.role, l.listing_id, l.listing_state, l.court_code, l.court_name,
        l.case_number, l.debtor_name, l.org_code, l.term_expires, l.decision_event,
        l.shield_event, l.revoke_event, l.delete_event, s.agency, s.measure_code,
        s.state AS sanction_state, s.since, s.legal_basis, s.retained_until,
        s.trigger_event, s.last_event
-FROM (
-    SELECT 'DEBTOR' AS role, listing_id, state AS listing_state, court_code,
-           court_name, case_number, debtor_name, org_code, term_expires,
-           decision_event, shield_event, revoke_event, delete_event
-    FROM {listings} WHERE subject_id = %(subject)s
-    UNION ALL
-    SELECT 'DEBTOR', listing_id, state, court_code, court_name, case_number,
-           debtor_name, org_code, term_expires, decision_event, shield_event,
-           revoke_event, delete_event
-    FROM {listings}
-    WHERE org_code = %(org_code)s AND subject_id IS DISTINCT FROM %(subject)s
-    UNION ALL
-    SELECT 'LEGAL_REPRESENTATIVE', listing_id, state, court_code, court_name,
-           case_number, debtor_name, org_code, term_expires, decision_event,
-           shield_event, revoke_event, delete_event
-    FROM {listings}
-    WHERE legal_rep_id = %(subject)s AND subject_id IS DISTINCT FROM %(subject)s
-) l
+FROM ({matched}) l
 JOIN {sanctions} s ON s.listing_id = l.listing_id
 WHERE (%(agency)s::text IS NULL OR s.agency = %(agency)s)
   AND (%(measure)s::text IS NULL OR s.measure_code = %(measure)s)
-  AND (l.role = 'DEBTOR' OR s.measure_code IN ({bans}))
+  AND {binds}
 ORDER BY l.listing_id, s.agency, s.measure_code
 """
+
+
+def _statement(listings: str, sanctions: str) -> str:
+    return _TEMPLATE.format(
+        matched=matched_listings(listings), sanctions=sanctions, binds=BINDS
+    )
+
+
+def qualified(schema: str, table: str) -> str:
+    """`table` of `schema`, the schema quoted as an SQL identifier."""
+    return '"' + schema.replace('"', '""') + '".' + table
+
+
 # The lookup against the tables of the current `search_path`.
-_BANS = ", ".join(f"'{code}'" for code in sorted(CONSUMPTION_BANS))
-LOOKUP = _TEMPLATE.format(listings="listings", sanctions="sanctions", bans=_BANS)
+LOOKUP = _statement("listings", "sanctions")
 _QUALIFIED: dict[str, str] = {}
 
 
@@ -158,12 +196,7 @@ def lookup_statement(schema: str) -> str:
     round trip per check, and one server-side prepared statement per schema."""
     text = _QUALIFIED.get(schema)
     if text is None:
-        quoted = '"' + schema.replace('"', '""') + '"'
-        text = _TEMPLATE.format(
-            listings=f"{quoted}.listings",
-            sanctions=f"{quoted}.sanctions",
-            bans=_BANS,
-        )
+        text = _statement(qualified(schema, "listings"), qualified(schema, "sanctions"))
         _QUALIFIED[schema] = text
     return text
 
@@ -174,9 +207,10 @@ def lookup_params(
     agency: str | None = None,
     measure: str | None = None,
 ) -> dict[str, Any]:
-    """Parameters of `LOOKUP`: the normalised subject, the organisation code inside
-    it (None for a resident ID), and the optional agency and measure filters. A
-    resident ID subject is matched as debtor and as legal representative."""
+    """Parameters of `LOOKUP` (and of `matched_listings`): the normalised subject,
+    the organisation code inside it (None for a resident ID), and the optional
+    agency and measure filters (`Subject` gives the first two). A resident ID
+    subject is matched as debtor and as legal representative."""
     return {"subject": subject, "org_code": org_code, "agency": agency,
             "measure": measure}  # fmt: skip
 
@@ -258,11 +292,17 @@ class Measure:
     @property
     def bound_as(self) -> str:
         """How the measure binds the subject, in words."""
-        if self.role == LEGAL_REPRESENTATIVE:
-            org = self.debtor_name or "the listed organisation"
-            code = f" ({self.org_code})" if self.org_code else ""
-            return f"bound as legal representative of {org}{code}"
-        return "bound as debtor"
+        return bound_as(self.role, self.debtor_name, self.org_code)
+
+
+def bound_as(role: str, debtor_name: str | None, org_code: str | None) -> str:
+    """How a measure of a listing (of debtor `debtor_name`, organisation code
+    `org_code`) binds a subject matched in `role`, in words."""
+    if role == LEGAL_REPRESENTATIVE:
+        org = debtor_name or "the listed organisation"
+        code = f" ({org_code})" if org_code else ""
+        return f"bound as legal representative of {org}{code}"
+    return "bound as debtor"
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,6 +406,30 @@ def subject_kind(subject: str) -> str:
     raise SubjectError(f"subject {subject!r} is not valid: expected {expected}")
 
 
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """A subject's identifier as the lookup matches it (`matched_listings`)."""
+
+    value: str  # normalised (`normalized_subject`): as listings store it
+    kind: str  # RESIDENT_ID | USCC | ORG_CODE
+    org_code: str | None  # inside a USCC, or the code itself; None for a person
+
+    @classmethod
+    def of(cls, subject: str) -> Subject:
+        """The subject as given (any spelling `normalized_subject` folds), its
+        check character checked (`SubjectError` otherwise: a masked number, with
+        its `*`, never is an identifier)."""
+        kind = subject_kind(subject)
+        value = normalized_subject(subject)
+        return cls(value, kind, org_code_of(value) if kind != "RESIDENT_ID" else None)
+
+    def params(
+        self, agency: str | None = None, measure: str | None = None
+    ) -> dict[str, Any]:
+        """`lookup_params` for this subject."""
+        return lookup_params(self.value, self.org_code, agency, measure)
+
+
 def term_ended(term_expires: date | None, today: date) -> bool:
     """Whether a listing term whose last day is `term_expires` had ended by `today`
     (Asia/Shanghai dates): the last day is still within the term."""
@@ -424,19 +488,15 @@ def check(
     `agency` and `measure` are matched in any case; a code outside the catalogue is
     a `CodeError`, a bad subject a `SubjectError` (both `CheckInputError`): a filter
     that can match nothing would answer "clear" without having checked."""
-    kind = subject_kind(subject)
-    value = normalized_subject(subject)
+    who = Subject.of(subject)
     agency = None if agency is None else normalized_agency(agency)
     measure = None if measure is None else normalized_measure(measure)
     now = at or datetime.now(UTC)
     today = now.astimezone(SHANGHAI).date()
-    org_code = org_code_of(value) if kind != "RESIDENT_ID" else None
 
     statement = lookup_statement(schema)
     with conn.cursor() as cur:
-        cur.execute(
-            statement, lookup_params(value, org_code, agency, measure), prepare=True
-        )
+        cur.execute(statement, who.params(agency, measure), prepare=True)
         columns = [d.name for d in cur.description or ()]
         found = [dict(zip(columns, r, strict=True)) for r in cur.fetchall()]
 
@@ -481,11 +541,11 @@ def check(
     logger.debug(
         "checked subject_kind=%s agency=%s measure=%s active=%d stale=%d "
         "as_legal_rep=%d",
-        kind,
+        who.kind,
         agency,
         measure,
         len(active),
         len(stale),
         sum(1 for m in active if m.role == LEGAL_REPRESENTATIVE),
     )
-    return CheckResult(value, kind, bool(active), active, stale, now)
+    return CheckResult(who.value, who.kind, bool(active), active, stale, now)
