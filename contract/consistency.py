@@ -23,18 +23,18 @@ published before its decision is served, a measure applied before service.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
-from functools import lru_cache
+from datetime import date, datetime
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from contract import identifiers
 from contract.errors import InputError
-from contract.vocab import PROVINCE_OF_COURT_PREFIX, PROVINCE_OF_NAME
+from contract.vocab import LIFECYCLE_TYPES, PROVINCE_OF_COURT_PREFIX, PROVINCE_OF_NAME
 from rules.courts import CODES_BY_NAME, COURT_NAMES
 
 if TYPE_CHECKING:
-    from contract.inputs import ActorIn, EventIn, LifecycleIn
+    from contract.inputs import EventIn, LifecycleIn
 
 SUPREME_COURT = "最高法"
 
@@ -95,53 +95,56 @@ def _next_higher(code: str) -> str | None:
     return SUPREME_COURT if digits == 0 else None
 
 
-class _Problems:
-    """Errors of one record, in the order found."""
+@lru_cache(maxsize=1024)
+def code_problem(code: str, province: str, whose: str) -> str | None:
+    """What was expected of a court code that is not of `province`; None if it is
+    (or is the Supreme People's Court's)."""
+    found = court_province(code)
+    if found is None or found == province:
+        return None
+    return (
+        f"a court of {whose} {_province_text(province)} or {SUPREME_COURT};"
+        f" {code[0]} is the court code of {_province_text(found)}"
+    )
 
-    def __init__(self) -> None:
-        self.errors: list[InputError] = []
 
-    def add(self, record: str, field: str, value: Any, expected: str) -> None:
-        self.errors.append(InputError(record, field, value, expected))
+@lru_cache(maxsize=1024)
+def name_problem(name: str, province: str, whose: str) -> str | None:
+    """What was expected of a court name that says another province; None if it
+    does not."""
+    found = named_province(name)
+    if found is None or found == province:
+        return None
+    return (
+        f"a court of {whose} {_province_text(province)}; {name} is a court"
+        f" of {NAME_OF_PROVINCE.get(found, found)}"
+    )
 
-    def court_code(
-        self,
-        record: str,
-        field: str,
-        code: str,
-        province: str,
-        whose: str,
-        shown: str | None = None,
-    ) -> bool:
-        """Check that a court code is of `province`; False if it is not. `shown` is
-        the value the code was read from (a case number), if not the code itself."""
-        found = court_province(code)
-        if found is not None and found != province:
-            self.add(
-                record,
-                field,
-                code if shown is None else shown,
-                f"a court of {whose} {_province_text(province)} or {SUPREME_COURT};"
-                f" {code[0]} is the court code of {_province_text(found)}",
-            )
-            return False
-        return True
 
-    def court_name(
-        self, record: str, field: str, name: str, province: str, whose: str
-    ) -> str | None:
-        """Check a court name's province; its code if the directory knows it."""
-        found = named_province(name)
-        if found is not None and found != province:
-            self.add(
-                record,
-                field,
-                name,
-                f"a court of {whose} {_province_text(province)}; {name} is a court"
-                f" of {NAME_OF_PROVINCE.get(found, found)}",
-            )
-            return None
-        return CODES_BY_NAME.get(name)
+@lru_cache(maxsize=4096)
+def _actor_problem(
+    code: str | None, name: str | None, province: str
+) -> tuple[str, str, str] | None:
+    """(field, value, expected) of what is wrong with a court actor, or None:
+    actors repeat from act to act, so each is judged once."""
+    if code is not None:
+        problem = code_problem(code, province, _WHOSE)
+        if problem is not None:
+            return "code", code, problem
+    if name is None:
+        return None
+    problem = name_problem(name, province, _WHOSE)
+    if problem is not None:
+        return "name", name, problem
+    known = CODES_BY_NAME.get(name)
+    if known is not None and code is not None and known != code:
+        return (
+            "name",
+            name,
+            f"the name of the acting court {_court_text(code)} (actor.code); the"
+            f" court directory gives {name} the code {known}",
+        )
+    return None
 
 
 # Listings
@@ -157,42 +160,47 @@ def listing_problems(
     shown_publish_date: Any,
 ) -> list[InputError]:
     """What the fields of one published entry say against each other."""
-    problems = _Problems()
+    errors: list[InputError] = []
     court = _case_court(case_number)
     case_province = court_province(court) if court else None
     said = PROVINCE_OF_NAME.get(province) if province is not None else None
     if case_province is not None and said is not None and case_province != said:
-        problems.add(
-            where,
-            "case_number",
-            case_number,
-            f"a case number of a court of the entry's province {province}"
-            f" ({PREFIX_OF_PROVINCE.get(said, '?')}…); {court} is a court of"
-            f" {_province_text(case_province)}",
+        errors.append(
+            InputError(
+                where,
+                "case_number",
+                case_number,
+                f"a case number of a court of the entry's province {province}"
+                f" ({PREFIX_OF_PROVINCE.get(said, '?')}…); {court} is a court of"
+                f" {_province_text(case_province)}",
+            )
         )
         court = case_province = None  # one problem: the court is not compared
     home = case_province or said
     if home is not None:
-        code = problems.court_name(
-            where, "executing_court", executing_court, home, "the entry's province"
-        )
-        if code is not None and court is not None and code != court:
-            problems.add(
-                where,
-                "executing_court",
-                executing_court,
-                f"the court of the case number, {_court_text(court)}; the court"
-                f" directory gives {executing_court} the code {code}",
+        problem = name_problem(executing_court, home, "the entry's province")
+        code = CODES_BY_NAME.get(executing_court)
+        if problem is None and code is not None and court is not None:
+            if code != court:
+                problem = (
+                    f"the court of the case number, {_court_text(court)}; the court"
+                    f" directory gives {executing_court} the code {code}"
+                )
+        if problem is not None:
+            errors.append(
+                InputError(where, "executing_court", executing_court, problem)
             )
     if filing_date is not None and publish_date < filing_date:
-        problems.add(
-            where,
-            "publish_date",
-            shown_publish_date,
-            f"a date on or after filing_date {filing_date.isoformat()}: an entry is"
-            " published after its execution case was filed (RULES.md §2, §5)",
+        errors.append(
+            InputError(
+                where,
+                "publish_date",
+                shown_publish_date,
+                f"a date on or after filing_date {filing_date.isoformat()}: an entry"
+                " is published after its execution case was filed (RULES.md §2, §5)",
+            )
         )
-    return problems.errors
+    return errors
 
 
 # Lifecycles
@@ -245,6 +253,27 @@ MUST_FOLLOW: dict[str, tuple[tuple[str, str], ...]] = {
     "LISTING_TERM_EXPIRED": (_OF_THE_LISTING,),
     "LISTING_WITHDRAWN_FROM_PUBLICATION": (_OF_THE_LISTING,),
 }
+_FOLLOWED = frozenset(t for needs in MUST_FOLLOW.values() for t, _ in needs)
+_COURT_FIELDS = ("case_number", "to_court")
+
+
+@cache
+def _roles() -> dict[str, tuple[bool, bool, bool]]:
+    """Event type -> (acts must follow it, it must follow acts, its payload names a
+    court: a field of `_COURT_FIELDS` in its schema); types with none are left out."""
+    from contract.codec import schema_for
+
+    named = {
+        kind
+        for kind in LIFECYCLE_TYPES
+        if any(f["name"] in _COURT_FIELDS for f in schema_for(kind).schema["fields"])
+    }
+    return {
+        kind: (kind in _FOLLOWED, kind in MUST_FOLLOW, kind in named)
+        for kind in _FOLLOWED | set(MUST_FOLLOW) | named
+    }
+
+
 _REVIEW = "CORRECTION_REVIEW_DECIDED"
 _WHOSE = "the lifecycle's jurisdiction"
 
@@ -252,6 +281,17 @@ _WHOSE = "the lifecycle's jurisdiction"
 @lru_cache(maxsize=64)
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
+
+
+def _day_before(late: datetime, early: datetime, zone: ZoneInfo) -> bool:
+    """Whether `late` is on a day before `early`'s in `zone`. An instant's date as
+    written is within 2 days of its date in any zone (offsets are under 24 hours,
+    zones' under 15), so dates written 5 days apart need no conversion, nor does an
+    instant not before the other (the usual cases: converting costs ~0.35 µs)."""
+    apart = late.toordinal() - early.toordinal()
+    if apart >= 5 or (apart > -5 and late >= early):
+        return False
+    return late.astimezone(zone).date() < early.astimezone(zone).date()
 
 
 def _event_record(name: str, event: EventIn) -> str:
@@ -269,80 +309,67 @@ def lifecycle_problems(
     """What the acts of one lifecycle say against each other and its head: courts
     of its jurisdiction, dates in an order the rules allow. `raw` is the record as
     validated (values as given, for the errors), `payloads` its validated payloads."""
-    problems = _Problems()
+    errors: list[InputError] = []
     province = record.jurisdiction[3:]
     case_court = _case_court(record.case_number)
-    # A case number of another province: said once, the acts' courts not compared.
-    courts = case_court is None or problems.court_code(
-        name, "case_number", case_court, province, _WHOSE, record.case_number
-    )
+    problem = code_problem(case_court, province, _WHOSE) if case_court else None
+    if problem is not None:
+        # said once; the acts' courts are not compared with a wrong province
+        errors.append(InputError(name, "case_number", record.case_number, problem))
+    courts = problem is None
     zone = _zone(record.timezone)
     events = record.events
-    days: list[date] = []
-    first: dict[str, int] = {}  # event type -> index of its earliest act
-    index_of: dict[str, int] = {}
+    first: dict[str, int] = {}  # a type acts must follow -> index of its earliest
+    later: list[int] = []  # acts that must follow others
+    answers: list[int] = []  # acts that refer_to another
     review_court: str | None = None
-    for index, (event, payload) in enumerate(zip(events, payloads, strict=True)):
-        day = event.at.astimezone(zone).date()
-        days.append(day)
-        kind = event.type
-        earliest = first.get(kind)
-        if earliest is None or day < days[earliest]:
-            first[kind] = index
-        index_of.setdefault(event.event_id, index)
+    judged: set[int] = set()  # court actors found right (shared objects, by id)
+    roles = _roles()
+    for index, event in enumerate(events):
         actor = event.actor
-        if courts and actor.kind == "COURT":
-            _court_actor(problems, name, event, index, actor, province)
-            if kind == _REVIEW and actor.code:
-                review_court = actor.code
-        if courts and payload:
+        if courts and actor.kind == "COURT" and id(actor) not in judged:
+            found = _actor_problem(actor.code, actor.name, province)
+            if found is None:
+                judged.add(id(actor))
+            else:
+                field, value, expected = found
+                errors.append(
+                    InputError(
+                        _event_record(name, event),
+                        f"events.{index}.actor.{field}",
+                        value,
+                        expected,
+                    )
+                )
+        payload = payloads[index]
+        if payload and "refers_to" in payload:
+            answers.append(index)
+        kind = event.type
+        role = roles.get(kind)
+        if role is None:
+            continue
+        followed, follows, court_fields = role
+        if followed:
+            earliest = first.get(kind)
+            if earliest is None or event.at < events[earliest].at:
+                first[kind] = index
+        if follows:
+            later.append(index)
+        if kind == _REVIEW and actor.kind == "COURT" and actor.code:
+            review_court = actor.code
+        if courts and court_fields and payload:
             _payload_courts(
-                problems,
-                name,
-                event,
-                index,
-                payload,
-                province,
-                case_court,
-                review_court,
+                errors, name, event, index, payload, province, case_court, review_court
             )
-        if kind == DECIDED and payload.get("listing_term"):
-            _term(problems, name, event, index, raw, payload, day)
-    _orders(problems, name, events, raw, days, first, index_of, payloads)
-    return problems.errors
-
-
-def _court_actor(
-    problems: _Problems,
-    name: str,
-    event: EventIn,
-    index: int,
-    actor: ActorIn,
-    province: str,
-) -> None:
-    code = actor.code
-    if code is not None and court_province(code) not in (None, province):
-        where, field = _event_record(name, event), f"events.{index}.actor.code"
-        problems.court_code(where, field, code, province, _WHOSE)
-        return
-    if actor.name is None:
-        return
-    where = _event_record(name, event)
-    known = problems.court_name(
-        where, f"events.{index}.actor.name", actor.name, province, _WHOSE
-    )
-    if known is not None and code is not None and known != code:
-        problems.add(
-            where,
-            f"events.{index}.actor.name",
-            actor.name,
-            f"the name of the acting court {_court_text(code)} (actor.code); the"
-            f" court directory gives {actor.name} the code {known}",
-        )
+        if kind == DECIDED and "listing_term" in payload:
+            _term(errors, name, event, index, raw, payload, zone)
+    if later or answers:
+        _orders(errors, name, events, raw, zone, first, later, answers, payloads)
+    return errors
 
 
 def _payload_courts(
-    problems: _Problems,
+    errors: list[InputError],
     name: str,
     event: EventIn,
     index: int,
@@ -352,104 +379,116 @@ def _payload_courts(
     review_court: str | None,
 ) -> None:
     number = payload.get("case_number")
-    if number is not None:
-        court = _case_court(number)
-        if court is not None and court_province(court) not in (None, province):
-            field = f"events.{index}.payload.case_number"
-            where = _event_record(name, event)
-            problems.court_code(where, field, court, province, _WHOSE, number)
+    court = _case_court(number) if number is not None else None
+    if court == case_court:
+        court = None  # the lifecycle's own court, checked with its case number
+    problem = code_problem(court, province, _WHOSE) if court else None
+    if problem is not None:
+        field = f"events.{index}.payload.case_number"
+        errors.append(InputError(_event_record(name, event), field, number, problem))
     to_court = payload.get("to_court")
     if to_court is None:
         return
-    where = _event_record(name, event)
-    field = f"events.{index}.payload.to_court"
-    code = problems.court_name(where, field, to_court, province, _WHOSE)
-    if code is None:
-        return
+    problem = name_problem(to_court, province, _WHOSE)
+    code = CODES_BY_NAME.get(to_court)
     kind = event.type
-    if kind == "OBJECTION_REFERRED_TO_COURT":
-        if case_court is None or code == case_court:
-            return
-        problems.add(
-            where,
-            field,
-            to_court,
-            f"the executing court of the case, {_court_text(case_court)} (an"
-            " objection is referred to the executing court, FJ2016); the court"
-            f" directory gives {to_court} the code {code}",
-        )
+    if problem is not None or code is None:
+        pass
+    elif kind == "OBJECTION_REFERRED_TO_COURT":
+        if case_court is not None and code != case_court:
+            problem = (
+                f"the executing court of the case, {_court_text(case_court)} (an"
+                " objection is referred to the executing court, FJ2016); the court"
+                f" directory gives {to_court} the code {code}"
+            )
     elif kind == "RECONSIDERATION_REQUESTED":
         contested = review_court or case_court
-        if contested is None:
-            return
-        higher = _next_higher(contested)
-        if higher is not None and code != higher:
-            problems.add(
-                where,
-                field,
-                to_court,
+        higher = _next_higher(contested) if contested is not None else None
+        if contested is not None and higher is not None and code != higher:
+            problem = (
                 f"the court next above {_court_text(contested)}, whose review"
                 f" decision is contested: {_court_text(higher)} (SPC2017 art.12);"
-                f" the court directory gives {to_court} the code {code}",
+                f" the court directory gives {to_court} the code {code}"
             )
+    if problem is not None:
+        field = f"events.{index}.payload.to_court"
+        errors.append(InputError(_event_record(name, event), field, to_court, problem))
 
 
 def _term(
-    problems: _Problems,
+    errors: list[InputError],
     name: str,
     event: EventIn,
     index: int,
     raw: dict[str, Any],
     payload: dict[str, Any],
-    day: date,
+    zone: ZoneInfo,
 ) -> None:
     term = payload.get("listing_term")
     expires = term.get("expires") if isinstance(term, dict) else None
-    if isinstance(expires, date) and expires < day:
+    if not isinstance(expires, date):
+        return
+    if expires.toordinal() - event.at.toordinal() >= 3:
+        return  # surely after the decision's day (see _day_before)
+    day = event.at.astimezone(zone).date()
+    if expires < day:
         shown = raw["events"][index]["payload"]["listing_term"]["expires"]
-        problems.add(
-            _event_record(name, event),
-            f"events.{index}.payload.listing_term.expires",
-            shown,
-            f"a date on or after the decision's, events.{index}.at"
-            f" {raw['events'][index]['at']} ({day.isoformat()}): a term runs from"
-            " the decision (SPC2017 art.2)",
+        errors.append(
+            InputError(
+                _event_record(name, event),
+                f"events.{index}.payload.listing_term.expires",
+                shown,
+                f"a date on or after the decision's, events.{index}.at"
+                f" {raw['events'][index]['at']} ({day.isoformat()}): a term runs"
+                " from the decision (SPC2017 art.2)",
+            )
         )
 
 
 def _orders(
-    problems: _Problems,
+    errors: list[InputError],
     name: str,
     events: Sequence[EventIn],
     raw: dict[str, Any],
-    days: list[date],
+    zone: ZoneInfo,
     first: dict[str, int],
-    index_of: dict[str, int],
+    later: list[int],
+    answers: list[int],
     payloads: list[dict[str, Any]],
 ) -> None:
-    raw_events = raw["events"]
-    for index, event in enumerate(events):
-        day = days[index]
-        needs = MUST_FOLLOW.get(event.type, ())
-        found: tuple[int, str] | None = None
-        for earlier_type, why in needs:
+    """An act a day before an act it needs (see `_day_before`, inlined here for
+    the usual case of dates written 5 days apart)."""
+    found: dict[int, tuple[int, str]] = {}
+    for index in later:
+        event = events[index]
+        at = event.at
+        wall = at.toordinal()
+        for earlier_type, why in MUST_FOLLOW[event.type]:
             earlier = first.get(earlier_type)
-            if earlier is not None and day < days[earlier]:
-                found = (earlier, why)
+            if earlier is None:
+                continue
+            early = events[earlier].at
+            if wall - early.toordinal() < 5 and _day_before(at, early, zone):
+                found[index] = (earlier, why)
                 break
-        if found is None:
-            refers_to = payloads[index].get("refers_to")
-            earlier = index_of.get(refers_to) if refers_to is not None else None
-            if earlier is not None and day < days[earlier]:
-                found = (earlier, "an act comes after the act it answers (refers_to)")
-        if found is None:
-            continue
-        earlier, why = found
+    if answers:
+        index_of = {e.event_id: i for i, e in enumerate(events)}  # ids are unique
+        for index in answers:
+            referred = index_of.get(payloads[index]["refers_to"])
+            if index in found or referred is None:
+                continue
+            if _day_before(events[index].at, events[referred].at, zone):
+                found[index] = (referred, "an act comes after the act it answers")
+    raw_events = raw["events"]
+    for index in sorted(found):
+        earlier, why = found[index]
         other = raw_events[earlier]
-        problems.add(
-            _event_record(name, event),
-            f"events.{index}.at",
-            raw_events[index]["at"],
-            f"a date on or after events.{earlier}.at {other['at']}"
-            f" ({other['type']} {other['event_id']}): {why}",
+        errors.append(
+            InputError(
+                _event_record(name, events[index]),
+                f"events.{index}.at",
+                raw_events[index]["at"],
+                f"a date on or after events.{earlier}.at {other['at']}"
+                f" ({other['type']} {other['event_id']}): {why}",
+            )
         )
