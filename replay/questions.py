@@ -14,7 +14,16 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from projections.check import is_active, stale_reason
+from projections.check import (
+    BINDS,
+    Subject,
+    bound_as,
+    is_active,
+    matched_listings,
+    normalized_agency,
+    qualified,
+    stale_reason,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -50,6 +59,16 @@ def listing_history(
     return rows
 
 
+def _in_effect(prefix: str = "") -> str:
+    """The condition that a history row (columns prefixed `prefix`) is the version
+    in effect at the parameter `at`, as the ledger knows it now."""
+    return (
+        f"{prefix}valid_from <= %(at)s "
+        f"AND ({prefix}valid_to IS NULL OR %(at)s < {prefix}valid_to) "
+        f"AND {prefix}known_to IS NULL"
+    )
+
+
 def had_to_enforce(
     conn: psycopg.Connection[Any],
     schema: str,
@@ -60,6 +79,17 @@ def had_to_enforce(
     """The measures an agency's own state had in force against a subject at the end
     of `day`, with the listing's state and the last day of its term
     (`term_expires`) on that day, and whether enforcing was due.
+
+    The subject is matched as `shixin check` matches it, by the check's own
+    fragments (`projections.check.Subject`, `matched_listings`, `BINDS`) applied to
+    the listing versions in effect on `day`: the identifier in any spelling the
+    check folds (a masked or otherwise invalid one is a `SubjectError`, as it is
+    for the check), a USCC also by the organisation code inside it (a listing the
+    platform recorded by the code alone), a resident ID also as the legal
+    representative of organisation listings, bound there by the consumption bans
+    of group 七 alone. Each row has the `role` (`DEBTOR` | `LEGAL_REPRESENTATIVE`)
+    and `bound_as` ("bound as legal representative of <org> (<code>)") the check
+    reports. `agency` is read in any case, as the check reads it.
 
     `must_enforce` is the interception rule of `projections.check` (`is_active`,
     the very function `shixin check` applies) for the versions in effect on `day`
@@ -72,25 +102,32 @@ def had_to_enforce(
     deletion it owes (SPC2017 art.10 para.2). The agency should have released it,
     and enforcing it was itself a violation.
     """
+    who = Subject.of(subject)
+    code = None if agency is None else normalized_agency(agency)
     at = end_of_day(day) - timedelta(microseconds=1)
+    matched = matched_listings(
+        qualified(schema, "listings_history"), " AND " + _in_effect()
+    )
     query = sql.SQL(
         """
-        SELECT s.listing_id, l.case_number, l.court_code, s.agency, s.measure_code,
+        SELECT l.listing_id, l.case_number, l.court_code, s.agency, s.measure_code,
                s.state AS measure_state, s.since, s.reason, s.legal_basis,
-               s.retained_until, s.trigger_event, l.state AS listing_state,
-               l.term_expires
-        FROM {s}.sanctions_history s
-        JOIN {s}.listings_history l ON l.listing_id = s.listing_id
-        WHERE (l.subject_id = %(subject)s OR l.org_code = %(subject)s)
-          AND (%(agency)s::text IS NULL OR s.agency = %(agency)s)
-          AND s.valid_from <= %(at)s AND (s.valid_to IS NULL OR %(at)s < s.valid_to)
-          AND s.known_to IS NULL
-          AND l.valid_from <= %(at)s AND (l.valid_to IS NULL OR %(at)s < l.valid_to)
-          AND l.known_to IS NULL
-        ORDER BY s.listing_id, s.agency, s.measure_code
+               s.retained_until, s.trigger_event, l.listing_state,
+               l.term_expires, l.role, l.debtor_name, l.org_code
+        FROM ({matched}) l
+        JOIN {s}.sanctions_history s ON s.listing_id = l.listing_id
+        WHERE (%(agency)s::text IS NULL OR s.agency = %(agency)s)
+          AND {sanction_in_effect}
+          AND {binds}
+        ORDER BY l.listing_id, s.agency, s.measure_code
         """
-    ).format(s=sql.Identifier(schema))
-    rows = _rows(conn, query, {"subject": subject, "agency": agency, "at": at})
+    ).format(
+        matched=sql.SQL(matched),
+        s=sql.Identifier(schema),
+        sanction_in_effect=sql.SQL(_in_effect("s.")),
+        binds=sql.SQL(BINDS),
+    )
+    rows = _rows(conn, query, who.params(code) | {"at": at})
     for row in rows:
         row["must_enforce"] = is_active(
             row["listing_state"],
@@ -106,6 +143,10 @@ def had_to_enforce(
             )
             if row["measure_state"] == "APPLIED" and not row["must_enforce"]
             else None
+        )
+        row["role"] = row.pop("role")
+        row["bound_as"] = bound_as(
+            row["role"], row.pop("debtor_name"), row.pop("org_code")
         )
     return rows
 

@@ -375,6 +375,34 @@ def test_audit_questions_accept_agency_codes_in_any_case(listed: str) -> None:
     assert missed.exit_code == 0, missed.output
 
 
+@pytest.mark.services
+def test_audit_enforce_finds_the_legal_representative_as_check_does(
+    listed: str,
+) -> None:
+    """The organisation's legal representative: the check intercepts on the
+    consumption ban (RAILWAY), not on the procurement ban; the audit answers the
+    same measure, saying in what role it binds."""
+    rep = "350211196912234297"
+    checked = json.loads(run("check", rep, "--schema", listed, "--json").stdout)
+    assert [(m["measure_code"], m["role"]) for m in checked["active"]] == [
+        ("RAILWAY.TRAIN_RESTRICTION", "LEGAL_REPRESENTATIVE")
+    ]
+    result = run(
+        "audit", "enforce", "--subject", rep, "--on", "2021-03-20",
+        "--schema", listed, "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [
+        (r["measure_code"], r["role"], r["bound_as"], r["must_enforce"]) for r in rows
+    ] == [
+        (m["measure_code"], m["role"], m["bound_as"], True) for m in checked["active"]
+    ]
+    assert rows[0]["bound_as"] == (
+        "bound as legal representative of 厦门市珀璟房地产开发有限责任公司 (MA3H4AUT5)"
+    )
+
+
 def add_violation(database: str, schema: str, court: str, n: int = 1) -> None:
     """A violation of a publication deadline by `court`, due 2021-03-08."""
     with psycopg.connect(database, autocommit=True) as conn:

@@ -3,7 +3,10 @@ events on the real PostgreSQL server (no broker, no rules engine).
 
 `had_to_enforce` must give the answer `shixin check` gives on the same facts: a
 listing whose term has ended is not to be enforced from the day after its last day,
-whether or not the court has recorded the deletion it owes (SPC2017 art.10 para.2).
+whether or not the court has recorded the deletion it owes (SPC2017 art.10 para.2);
+a subject is matched as the check matches it (a USCC also by the organisation code
+inside it, a resident ID also as an organisation's legal representative, bound by
+its consumption bans only; a masked number never).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import psycopg
 import pytest
 
 from contract.event import Actor, LedgerEvent, Position
-from projections.check import SHANGHAI, check
+from projections.check import LEGAL_REPRESENTATIVE, SHANGHAI, SubjectError, check
 from projections.migrate import migrate
 from projections.store import apply_batch
 from replay.questions import had_to_enforce
@@ -53,13 +56,14 @@ def sanction(measure: str, state: str, since: datetime) -> dict[str, Any]:
 
 def events(
     acts: list[tuple[str, Actor, datetime, dict[str, Any]]],
+    listing_id: str = "L-Q",
 ) -> list[tuple[LedgerEvent, Position]]:
     return [
         (
             LedgerEvent(
-                event_id=f"Q-{n}",
+                event_id=f"{listing_id}-{n}",
                 event_type=event_type,
-                listing_id="L-Q",
+                listing_id=listing_id,
                 occurred_at=when,
                 actor=actor,
                 jurisdiction="CN-35",
@@ -258,3 +262,201 @@ def test_the_audit_and_the_check_agree(
     assert {m: r["stale_reason"] for m, r in rows.items() if r["stale_reason"]} == {
         m.measure_code: m.stale_reason for m in found.stale
     }
+
+
+# --- organisations: legal representatives, organisation codes, masked numbers -------
+
+USCC = "91350211MA3H4AUT51"
+ORG_CODE = "MA3H4AUT5"
+REP_ID = "350211196912234297"
+ORG_NAME = "厦门市珀璟房地产开发有限责任公司"
+PROCUREMENT = "FINANCE.GOV_PROCUREMENT"
+PLATFORM = Actor(kind="PLATFORM", code=None, name="中国执行信息公开网")
+ORG_LISTED = datetime(2024, 3, 4, 2, tzinfo=UTC)
+IN_FORCE = date(2024, 6, 1)
+SHIELDED_ON = date(2024, 9, 2)
+
+
+def org_listing(
+    *later: tuple[str, Actor, datetime, dict[str, Any]],
+) -> list[tuple[LedgerEvent, Position]]:
+    """An organisation whose court pushed its USCC and its legal representative's
+    resident ID, under two consumption bans (RAILWAY, CULTURE_TOURISM) and a
+    procurement ban, which binds the organisation alone; then the acts `later`."""
+    debtor = {
+        "name": ORG_NAME, "entity_type": "LEGAL_PERSON", "id_number": USCC,
+        "published_card_number": ORG_CODE, "legal_representative": "吴龙聪",
+        "legal_rep_id_number": REP_ID,
+    }  # fmt: skip
+    return events(
+        [
+            ("DEBTOR_IDENTIFIED", COURT, ORG_LISTED - timedelta(days=9),
+             {"case_number": "（2024）闽0211执9号", "debtor": debtor}),
+            ("LISTING_DECISION_MADE", COURT, ORG_LISTED,
+             {"conduct_codes": ["ABILITY_REFUSAL"]}),
+            ("LISTING_PUBLISHED", COURT, ORG_LISTED + timedelta(days=2), {}),
+            *(
+                ("SANCTION_STATE_CHANGED", LEDGER, ORG_LISTED + timedelta(days=3),
+                 sanction(code, "APPLIED", ORG_LISTED + timedelta(days=3)))
+                for code in (RAILWAY, HOTEL, PROCUREMENT)
+            ),
+            *later,
+        ],
+        "L-ORG",
+    )  # fmt: skip
+
+
+def shielded() -> tuple[str, Actor, datetime, dict[str, Any]]:
+    return ("LISTING_SHIELDED", COURT, noon(SHIELDED_ON) - timedelta(days=1), {})
+
+
+def platform_listing() -> list[tuple[LedgerEvent, Position]]:
+    """The same organisation known only from the published list: the platform shows
+    its organisation code (organisation numbers are published whole), never the
+    USCC nor the legal representative's ID."""
+    record = {
+        "platform_record_id": 990000777, "debtor_name": ORG_NAME,
+        "entity_type": "LEGAL_PERSON", "card_number": ORG_CODE,
+        "legal_representative": "吴龙聪", "case_number": "（2024）闽0211执9号",
+        "executing_court": COURT.name, "conduct_codes": ["ABILITY_REFUSAL"],
+    }  # fmt: skip
+    return events(
+        [
+            ("LISTING_RECORD_PUBLISHED", PLATFORM, ORG_LISTED, record),
+            ("SANCTION_STATE_CHANGED", LEDGER, ORG_LISTED + timedelta(days=3),
+             sanction(RAILWAY, "APPLIED", ORG_LISTED + timedelta(days=3))),
+            ("SANCTION_STATE_CHANGED", LEDGER, ORG_LISTED + timedelta(days=3),
+             sanction(PROCUREMENT, "APPLIED", ORG_LISTED + timedelta(days=3))),
+        ],
+        "L-PLATFORM",
+    )  # fmt: skip
+
+
+def rep_bound_as() -> str:
+    return f"bound as legal representative of {ORG_NAME} ({ORG_CODE})"
+
+
+def test_a_legal_representative_had_to_enforce_the_consumption_bans_only(
+    conn: psycopg.Connection, pg_schema: str
+) -> None:
+    project(conn, pg_schema, org_listing())
+    rows = had_to_enforce(conn, pg_schema, REP_ID, IN_FORCE)
+    assert [(r["measure_code"], r["role"], r["must_enforce"]) for r in rows] == [
+        (HOTEL, LEGAL_REPRESENTATIVE, True),
+        (RAILWAY, LEGAL_REPRESENTATIVE, True),
+    ]
+    assert {r["bound_as"] for r in rows} == {rep_bound_as()}
+    assert {r["listing_id"] for r in rows} == {"L-ORG"}
+    # the procurement ban binds the organisation alone
+    assert had_to_enforce(conn, pg_schema, REP_ID, IN_FORCE, "FINANCE") == []
+    # as the organisation, every measure, bound as debtor
+    as_org = had_to_enforce(conn, pg_schema, USCC, IN_FORCE)
+    assert [(r["measure_code"], r["role"], r["bound_as"]) for r in as_org] == [
+        (HOTEL, "DEBTOR", "bound as debtor"),
+        (PROCUREMENT, "DEBTOR", "bound as debtor"),
+        (RAILWAY, "DEBTOR", "bound as debtor"),
+    ]
+
+
+def test_a_legal_representative_of_a_shielded_listing_need_not_be_enforced(
+    conn: psycopg.Connection, pg_schema: str
+) -> None:
+    project(conn, pg_schema, org_listing(shielded()))
+    before = had_to_enforce(conn, pg_schema, REP_ID, SHIELDED_ON - timedelta(days=2))
+    assert [r["must_enforce"] for r in before] == [True, True]
+    rows = had_to_enforce(conn, pg_schema, REP_ID, SHIELDED_ON)
+    assert [(r["measure_code"], r["role"], r["must_enforce"]) for r in rows] == [
+        (HOTEL, LEGAL_REPRESENTATIVE, False),
+        (RAILWAY, LEGAL_REPRESENTATIVE, False),
+    ]
+    assert {r["stale_reason"] for r in rows} == {
+        "listing L-ORG is SHIELDED: release overdue"
+    }
+
+
+@pytest.mark.parametrize("subject", [USCC, USCC.lower(), f" {USCC[:9]}-{USCC[9:]} "])
+def test_a_full_uscc_finds_the_listing_recorded_by_its_organisation_code(
+    conn: psycopg.Connection, pg_schema: str, subject: str
+) -> None:
+    project(conn, pg_schema, platform_listing())
+    rows = had_to_enforce(conn, pg_schema, subject, IN_FORCE)
+    assert [(r["listing_id"], r["measure_code"], r["role"]) for r in rows] == [
+        ("L-PLATFORM", PROCUREMENT, "DEBTOR"),
+        ("L-PLATFORM", RAILWAY, "DEBTOR"),
+    ]
+    assert all(r["must_enforce"] for r in rows)
+    # and by the code itself, as before
+    by_code = had_to_enforce(conn, pg_schema, ORG_CODE, IN_FORCE)
+    assert [r["measure_code"] for r in by_code] == [PROCUREMENT, RAILWAY]
+    # the platform never shows the legal representative's ID: nothing binds them
+    assert had_to_enforce(conn, pg_schema, REP_ID, IN_FORCE) == []
+
+
+def test_a_masked_number_matches_nothing(
+    conn: psycopg.Connection, pg_schema: str
+) -> None:
+    """A person known only from the published list has no full ID: neither the
+    check nor the audit finds the listing by the person's ID, and the masked
+    number the platform shows is refused as a subject by both."""
+    masked = "3502051971****517X"
+    record = {
+        "platform_record_id": 990000778, "debtor_name": "王五",
+        "entity_type": "NATURAL_PERSON", "card_number": masked,
+        "case_number": "（2024）闽0211执8号", "executing_court": COURT.name,
+    }  # fmt: skip
+    project(
+        conn,
+        pg_schema,
+        events(
+            [
+                ("LISTING_RECORD_PUBLISHED", PLATFORM, ORG_LISTED, record),
+                ("SANCTION_STATE_CHANGED", LEDGER, ORG_LISTED + timedelta(days=3),
+                 sanction(RAILWAY, "APPLIED", ORG_LISTED + timedelta(days=3))),
+            ],
+            "L-MASKED",
+        ),
+    )  # fmt: skip
+    assert had_to_enforce(conn, pg_schema, PERSON_ID, IN_FORCE) == []
+    assert not check(conn, PERSON_ID, schema=pg_schema, at=noon(IN_FORCE)).active
+    for subject in (masked, USCC[:10] + "****" + USCC[14:]):
+        with pytest.raises(SubjectError):
+            check(conn, subject, schema=pg_schema, at=noon(IN_FORCE))
+        with pytest.raises(SubjectError):
+            had_to_enforce(conn, pg_schema, subject, IN_FORCE)
+
+
+@pytest.mark.parametrize("subject", [USCC, ORG_CODE, REP_ID])
+@pytest.mark.parametrize("ended", [False, True], ids=["in-force", "shielded"])
+def test_the_audit_and_the_check_agree_on_organisations(
+    conn: psycopg.Connection, pg_schema: str, subject: str, ended: bool
+) -> None:
+    """On the same facts (the check reads the current tables, so the day asked
+    about is after every act), each measure of the audit's answer is one the check
+    answers, with the same listing, role, wording of the binding and reason; the
+    platform's record of the organisation counts for its USCC and code, not for
+    the representative."""
+    later = [shielded()] if ended else []
+    project(conn, pg_schema, org_listing(*later) + platform_listing())
+    day = SHIELDED_ON if ended else IN_FORCE
+    found = check(conn, subject, schema=pg_schema, at=noon(day))
+    rows = had_to_enforce(conn, pg_schema, subject, day)
+
+    def key(listing: str, measure: str, role: str, bound: str) -> tuple[str, ...]:
+        return (listing, measure, role, bound)
+
+    assert rows, "the subject is matched"
+    assert found.stale if ended else found.active, "the check finds it too"
+    assert [
+        key(r["listing_id"], r["measure_code"], r["role"], r["bound_as"])
+        for r in rows
+        if r["must_enforce"]
+    ] == [key(m.listing_id, m.measure_code, m.role, m.bound_as) for m in found.active]
+    assert [
+        (*key(r["listing_id"], r["measure_code"], r["role"], r["bound_as"]),
+         r["stale_reason"])
+        for r in rows
+        if r["stale_reason"]
+    ] == [
+        (*key(m.listing_id, m.measure_code, m.role, m.bound_as), m.stale_reason)
+        for m in found.stale
+    ]  # fmt: skip
