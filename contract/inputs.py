@@ -10,10 +10,11 @@ of what a payload may hold. Every problem becomes one `InputError`.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from functools import cache, lru_cache
+from functools import cache
 from typing import Annotated, Any, Literal, NotRequired, Required
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -47,6 +48,7 @@ from contract.vocab import (
     LIFECYCLE_TYPES,
     MEASURES,
     MEASURES_OF_AGENCY,
+    PROVINCE_OF_COURT_PREFIX,
     PROVINCE_OF_NAME,
     SPC2017_LABELS_FROM,
     UNKNOWN,
@@ -374,9 +376,19 @@ def payload_adapter(event_type: str) -> TypeAdapter[Any]:
 # The lifecycle file
 
 
-@lru_cache(maxsize=4096)
-def _court_code_ok(code: str) -> bool:
-    return ids.CASE_NUMBER.match(f"（2000）{code}执1号") is not None
+# RULES.md §6.1: 最高法, or a province abbreviation (high court) + 2 digits
+# (intermediate) or + 4 digits (basic court); ASCII digits only (input cleaning is
+# NFC, it does not fold full-width digits), nothing after the digits.
+_COURT_CODE = re.compile(
+    rf"最高法|[{''.join(PROVINCE_OF_COURT_PREFIX)}](?:[0-9]{{2}}|[0-9]{{4}})?"
+)
+
+
+def court_code_ok(code: str) -> bool:
+    """Whether `code` is exactly a court code (RULES.md §6.1).
+
+    闽, 闽02, 闽0203 or 最高法; not 闽0203民, 闽执, 闽02a or full-width digits."""
+    return _COURT_CODE.fullmatch(code) is not None
 
 
 class ActorIn(BaseModel):
@@ -393,9 +405,11 @@ class ActorIn(BaseModel):
     def _code_fits_kind(cls, value: str | None, info: ValidationInfo) -> str | None:
         kind = info.data.get("kind")
         if kind == "COURT" and value is not None:
-            if not _court_code_ok(value):
+            if not court_code_ok(value):
                 raise _fail(
-                    "court_code", "a court code such as 闽0203, 闽02, 闽 or 最高法"
+                    "court_code",
+                    "a court code: a province abbreviation alone or with 2 or 4 "
+                    "ASCII digits (闽, 闽02, 闽0203, 京0105) or 最高法",
                 )
         if kind == "AGENCY" and value not in AGENCIES:
             raise _fail("agency_code", f"an agency code, one of {list(AGENCIES)}")

@@ -95,19 +95,19 @@ def _court(value: str | None) -> str | None:
     lists only some Fujian courts; the publisher accepts any well-formed code, so
     any such court can have missed a deadline). Anything else would match no row
     and give an empty report that looks like a court that missed nothing."""
-    from contract.inputs import _court_code_ok  # the publisher's own check
+    from contract.inputs import court_code_ok  # the publisher's own check
     from rules.courts import COURT_NAMES, court_code
 
     if value is None:
         return None
     code = court_code(unicodedata.normalize("NFKC", value).strip())
-    if code not in COURT_NAMES and not _court_code_ok(code):
+    if code not in COURT_NAMES and not court_code_ok(code):
         raise typer.BadParameter(
             f"court {value!r} is neither a court code nor the full name of a court "
             "of the directory (rules/courts.py): expected a court code as the "
-            "publisher accepts it (a province abbreviation with up to 4 digits, "
-            "such as 闽0203, 闽02, 闽 or 京0105, or 最高法) or a full name such as "
-            f"{COURT_NAMES['闽0203']} (full names are known only for the "
+            "publisher accepts it (a province abbreviation alone or with 2 or 4 "
+            "digits, such as 闽0203, 闽02, 闽 or 京0105, or 最高法) or a full name "
+            f"such as {COURT_NAMES['闽0203']} (full names are known only for the "
             f"directory's courts: {', '.join(COURT_NAMES)})",
             param_hint="--court",
         )

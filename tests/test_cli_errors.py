@@ -337,11 +337,22 @@ def test_audit_on_a_missing_schema_is_exit_4(database: str) -> None:
           "--court", "NOPE"],
          "court 'NOPE' is neither a court code nor the full name of a court of "
          "the directory (rules/courts.py): expected a court code as the publisher "
-         "accepts it (a province abbreviation with up to 4 digits, such as 闽0203"),
+         "accepts it (a province abbreviation alone or with 2 or 4 digits, such as "
+         "闽0203"),
         (["audit", "missed", "--from", "2024-01-01", "--to", "2024-12-31",
           "--court", "闽12345"], "court '闽12345' is neither a court code"),
         (["audit", "missed", "--from", "2024-01-01", "--to", "2024-12-31",
           "--court", "京01a"], "court '京01a' is neither a court code"),
+        # nothing may follow the digits (no case-type characters), and a
+        # province abbreviation takes 0, 2 or 4 digits (RULES.md §6.1)
+        (["audit", "missed", "--from", "2024-01-01", "--to", "2024-12-31",
+          "--court", "闽0203民"], "court '闽0203民' is neither a court code"),
+        (["audit", "missed", "--from", "2024-01-01", "--to", "2024-12-31",
+          "--court", "闽执"], "court '闽执' is neither a court code"),
+        (["audit", "missed", "--from", "2024-01-01", "--to", "2024-12-31",
+          "--court", "闽02a"], "court '闽02a' is neither a court code"),
+        (["audit", "missed", "--from", "2024-01-01", "--to", "2024-12-31",
+          "--court", "闽020"], "court '闽020' is neither a court code"),
         # a full name resolves only through the directory
         (["audit", "missed", "--from", "2024-01-01", "--to", "2024-12-31",
           "--court", "北京市东城区人民法院"],
@@ -464,8 +475,12 @@ def test_audit_missed_takes_a_well_formed_court_code_the_directory_lacks(
 
 
 @pytest.mark.parametrize(
-    "code", ["京0105", "闽9999", "最高法", "闽", "沪01", "闽12345", "京01a", "NOPE"]
-)
+    "code",
+    [
+        "京0105", "闽9999", "最高法", "闽", "沪01", "闽0203", "闽02",
+        "闽12345", "京01a", "NOPE", "闽0203民", "闽执", "闽02a", "闽020",
+    ],
+)  # fmt: skip
 def test_audit_missed_takes_the_court_codes_the_publisher_takes(
     down: None, code: str
 ) -> None:

@@ -16,6 +16,7 @@ from contract import identifiers as ids
 from contract.convert import parse_line
 from contract.errors import InputError
 from contract.ids import LEDGER_NAMESPACE, clean_text, event_id, listing_id
+from contract.inputs import court_code_ok
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -506,6 +507,30 @@ def test_a_payload_case_number_of_another_province_is_rejected() -> None:
 
     assert error.field == f"events.{index}.payload.case_number"
     assert error.value == "（2018）粤01执复167号" and "CN-35" in error.expected
+
+
+@pytest.mark.parametrize("code", ["闽0203", "闽02", "闽", "最高法", "京0105"])
+def test_a_court_code_is_a_province_abbreviation_with_0_2_or_4_digits(
+    code: str,
+) -> None:
+    # RULES.md §6.1: high court 闽, intermediate 闽02, basic 闽0203; SPC 最高法
+    assert court_code_ok(code)
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["闽0203民", "闽执", "闽02a", "闽０２０３", "闽1", "闽020", "闽02031", "X01"],
+)
+def test_a_court_code_with_anything_else_is_rejected(code: str) -> None:
+    assert not court_code_ok(code)
+    record = _lifecycle()
+    record["events"][0]["actor"]["code"] = code
+
+    error = _one_error("lifecycle", record)
+
+    assert (error.field, error.value) == ("events.0.actor.code", code)
+    assert "a court code" in error.expected and "闽0203" in error.expected
+    assert "events.0.actor.code" in str(error) and code in str(error)
 
 
 def test_the_supreme_court_acts_in_any_province() -> None:
