@@ -162,5 +162,6 @@ def test_a_repeated_actor_is_validated_again_when_it_comes_back_wrong() -> None:
     events, errors = parse_line("lifecycle", lifecycle, "b")
     assert events == []
     assert [e.expected for e in errors] == [
-        "a court code such as 闽0203, 闽02, 闽 or 最高法"
+        "a court code: a province abbreviation alone or with 2 or 4 "
+        "ASCII digits (闽, 闽02, 闽0203, 京0105) or 最高法"
     ]
