@@ -367,8 +367,8 @@ def as_of_statement(schema: str) -> str:
     of `events_broker_time_idx`."""
     text = _AS_OF.get(schema)
     if text is None:
-        quoted = '"' + schema.replace('"', '""') + '"'
-        text = _AS_OF[schema] = f"SELECT max(broker_time) FROM {quoted}.events"
+        text = f"SELECT max(broker_time) FROM {qualified(schema, 'events')}"
+        _AS_OF[schema] = text
     return text
 
 

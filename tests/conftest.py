@@ -13,6 +13,7 @@ Fixtures other test modules use (keep these names):
   `topic_prefix` set. The topics (and any other `<prefix>.` topic, such as
   faust's internal ones) are deleted after the test.
 - `pg_conninfo(stack)`: the PostgreSQL conninfo (URL) of the session.
+- `conn(pg_conninfo)`: an autocommit psycopg connection to it, closed afterwards.
 - `pg_schema(pg_conninfo)`: a fresh, empty schema name per test (`t_<8 hex>`),
   dropped with everything in it after the test. Set it with
   `SET search_path TO <schema>` or qualify your table names.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -65,6 +67,15 @@ def ledger_topics(stack: Settings, topic_prefix: str) -> Iterator[LedgerTopics]:
 def pg_conninfo(stack: Settings) -> str:
     """The conninfo of the session's PostgreSQL server."""
     return stack.postgres_url
+
+
+@pytest.fixture
+def conn(pg_conninfo: str) -> Iterator[Any]:
+    """An autocommit connection to the session's PostgreSQL server."""
+    import psycopg
+
+    with psycopg.connect(pg_conninfo, autocommit=True) as connection:
+        yield connection
 
 
 @pytest.fixture

@@ -39,12 +39,6 @@ RAILWAY = "RAILWAY.TRAIN_RESTRICTION"
 PROCUREMENT = "FINANCE.GOV_PROCUREMENT"
 
 
-@pytest.fixture
-def conn(pg_conninfo: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(pg_conninfo, autocommit=True) as connection:
-        yield connection
-
-
 def sanction(measure: str, state: str, day: int) -> dict[str, Any]:
     return {
         "agency": measure.split(".")[0], "measure_code": measure, "state": state,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import random
 import re
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,12 +39,6 @@ def lifecycles() -> dict[str, dict[str, Any]]:
     with (ROOT / "data" / "lifecycles.jsonl").open(encoding="utf-8") as lines:
         records = [json.loads(line) for line in lines if line.strip()]
     return {r["lifecycle_id"]: r for r in records}
-
-
-@pytest.fixture
-def conn(pg_conninfo: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(pg_conninfo, autocommit=True) as connection:
-        yield connection
 
 
 def project(

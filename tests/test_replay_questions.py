@@ -11,7 +11,6 @@ its consumption bans only; a masked number never).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -37,12 +36,6 @@ CREDIT = "PBOC.CREDIT_REPORTING_RECORD"
 DECIDED = datetime(2024, 2, 29, 16, 30, tzinfo=UTC)
 LAST_DAY = date(2026, 3, 1)
 RETAINED_UNTIL = date(2026, 6, 30)
-
-
-@pytest.fixture
-def conn(pg_conninfo: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(pg_conninfo, autocommit=True) as connection:
-        yield connection
 
 
 def sanction(measure: str, state: str, since: datetime) -> dict[str, Any]:
