@@ -362,10 +362,10 @@ def test_a_check_the_engine_withdraws_as_not_owed_leaves_no_obligation() -> None
 # --- the listing term's last day (SPC2017 art.2), as the rules engine counts it ----
 
 
-def decision_at(
-    occurred_at: datetime, payload: dict[str, Any], event_id: str, known_ms: int
-) -> Fact:
-    event = LedgerEvent(
+def decision_event(
+    occurred_at: datetime, payload: dict[str, Any], event_id: str
+) -> LedgerEvent:
+    return LedgerEvent(
         event_id=event_id,
         event_type="LISTING_DECISION_MADE",
         listing_id="L1",
@@ -374,6 +374,12 @@ def decision_at(
         jurisdiction="CN-35",
         payload=payload,
     )
+
+
+def decision_at(
+    occurred_at: datetime, payload: dict[str, Any], event_id: str, known_ms: int
+) -> Fact:
+    event = decision_event(occurred_at, payload, event_id)
     return Fact.of(event, Position("court", 0, known_ms, occurred_at))
 
 
@@ -415,16 +421,7 @@ def test_term_expires_is_the_last_day_the_rules_engine_counts(
     assert term_expires([decision]) == expected
 
     # the same day the engine opens the deletion owed at the term's end from
-    event = LedgerEvent(
-        event_id="D1",
-        event_type="LISTING_DECISION_MADE",
-        listing_id="L1",
-        occurred_at=occurred_at,
-        actor=COURT,
-        jurisdiction="CN-35",
-        payload=payload,
-    )
-    state, _ = apply(None, event)
+    state, _ = apply(None, decision_event(occurred_at, payload, "D1"))
     expiry = _term_expiry(state)
     assert (None if expiry is None else expiry[2].isoformat()) == expected
 
