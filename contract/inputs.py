@@ -76,35 +76,56 @@ def _clean_str(value: str) -> str:
 
 
 def _clean_dict(value: dict[Any, Any]) -> dict[Any, Any]:
-    out: dict[Any, Any] = {}
+    # Copied only when a string in it changes: court files are mostly clean already.
+    out: dict[Any, Any] | None = None
     for key, item in value.items():
         kind = type(item)
         if kind is str:
-            out[key] = item.strip() if item.isascii() else _clean_str(item)
+            new = item.strip() if item.isascii() else _clean_str(item)
+            if new is item or new == item:
+                continue
         elif kind is dict:
-            out[key] = _clean_dict(item)
+            new = _clean_dict(item)
+            if new is item:
+                continue
         elif kind is list:
-            out[key] = _clean_list(item)
+            new = _clean_list(item)
+            if new is item:
+                continue
         elif kind in _LEAVES:
-            out[key] = item
+            continue
         else:
-            out[key] = clean(item)
-    return out
+            new = clean(item)
+        if out is None:
+            out = dict(value)
+        out[key] = new
+    return value if out is None else out
 
 
 def _clean_list(value: list[Any]) -> list[Any]:
-    out: list[Any] = []
-    for item in value:
+    out: list[Any] | None = None
+    for index, item in enumerate(value):
         kind = type(item)
         if kind is str:
-            out.append(item.strip() if item.isascii() else _clean_str(item))
+            new = item.strip() if item.isascii() else _clean_str(item)
+            if new is item or new == item:
+                continue
         elif kind is dict:
-            out.append(_clean_dict(item))
+            new = _clean_dict(item)
+            if new is item:
+                continue
+        elif kind is list:
+            new = _clean_list(item)
+            if new is item:
+                continue
         elif kind in _LEAVES:
-            out.append(item)
+            continue
         else:
-            out.append(clean(item))
-    return out
+            new = clean(item)
+        if out is None:
+            out = list(value)
+        out[index] = new
+    return value if out is None else out
 
 
 _LEAVES = frozenset({int, bool, float, type(None)})
@@ -486,7 +507,7 @@ class EventIn(BaseModel):
     type: Literal[tuple(sorted(LIFECYCLE_TYPES))]  # type: ignore[valid-type]
     at: Instant
     actor: Annotated[ActorIn, WrapValidator(_known_actor)]
-    payload: dict[str, Any]
+    payload: Any  # validated per event type by `payload_validator`
 
 
 class LifecycleIn(BaseModel):
@@ -502,7 +523,7 @@ class LifecycleIn(BaseModel):
     debtor: DebtorIn
     events: Annotated[list[EventIn], Field(min_length=1)]
     # Expected verdicts of the sample files: test oracles, not acts; not encoded.
-    checks: list[dict[str, Any]] | None = None
+    checks: list[Any] | None = None
 
 
 # The published-listing snapshot

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 from dataclasses import replace
@@ -124,11 +125,24 @@ def test_clean_gives_what_the_plain_recursion_gives() -> None:
     }
     lines = (DATA / "lifecycles.jsonl").read_text("utf-8").splitlines()
     for value in [tricky, *(json.loads(line) for line in lines)]:
+        before = copy.deepcopy(value)
         for _ in range(2):  # the second time from the cache
             got = clean(value)
-            assert got == _clean_reference(value)
-            assert got is not value
+            assert got == _clean_reference(before)
+            assert value == before  # the input itself is never changed
     assert clean(tricky)["b"][0] == "\u00e9"
+    assert clean(tricky)["d"]["e"][0][0] == "（2016）闽01执3142号"
+
+
+def test_clean_copies_only_what_it_changes() -> None:
+    from contract.inputs import clean
+
+    value = {"clean": {"x": "闽01", "n": [1, "a"]}, "dirty": {"y": " 闽02 "}}
+    got = clean(value)
+    assert got == {"clean": {"x": "闽01", "n": [1, "a"]}, "dirty": {"y": "闽02"}}
+    assert got is not value and got["dirty"] is not value["dirty"]
+    assert got["clean"] is value["clean"]  # nothing in it to clean: not copied
+    assert value["dirty"] == {"y": " 闽02 "}
 
 
 def test_ledger_event_fields_in_the_order_the_converter_passes_them() -> None:
