@@ -6,6 +6,7 @@ import copy
 import io
 import json
 from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -162,6 +163,47 @@ def test_ledger_event_fields_in_the_order_the_converter_passes_them() -> None:
         "correlation_id",
         "causation_id",
     ]
+
+
+def test_ledger_event_init_is_the_dataclass_init() -> None:
+    # LedgerEvent sets its slots itself (contract.event): the same fields, defaults,
+    # keywords, equality, replace() and immutability as the generated __init__.
+    from dataclasses import FrozenInstanceError, fields
+
+    from contract.event import Actor
+
+    at = datetime(2020, 1, 2, tzinfo=UTC)
+    court = Actor("COURT", "闽0203")
+    a = LedgerEvent("e1", "LISTING_DECISION_MADE", "k", at, court, "CN-35")
+    b = LedgerEvent(
+        event_id="e1",
+        event_type="LISTING_DECISION_MADE",
+        listing_id="k",
+        occurred_at=at,
+        actor=court,
+        jurisdiction="CN-35",
+    )
+    assert a == b
+    assert {f.name: getattr(a, f.name) for f in fields(LedgerEvent)} == {
+        "event_id": "e1",
+        "event_type": "LISTING_DECISION_MADE",
+        "listing_id": "k",
+        "occurred_at": at,
+        "actor": court,
+        "jurisdiction": "CN-35",
+        "payload": {},
+        "source_event_id": None,
+        "seq": None,
+        "correlation_id": None,
+        "causation_id": None,
+        "position": None,
+    }
+    assert type(a.payload) is dict and a.payload is not b.payload  # a new one each
+    assert replace(a, seq=3).seq == 3 and replace(a, seq=3) != a
+    with pytest.raises(FrozenInstanceError):
+        a.seq = 4  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        LedgerEvent("e1", "T", "k", at, court)  # type: ignore[call-arg]
 
 
 def test_a_repeated_actor_is_validated_again_when_it_comes_back_wrong() -> None:
