@@ -13,11 +13,12 @@ next above the one whose review decision it contests (SPC2017 art.12).
 
 Dates (RULES.md §2). A listing is decided in an execution case, then served and
 published; a correction request comes before its review, an answer after the act it
-answers (`refers_to`). An act dated a day before an act it cannot precede is
-rejected, naming both. Days, not instants, are compared, in the lifecycle's time
-zone: some sources record an act by its date only (00:00), and periods are counted
-in days (CPL art.85). Nothing else about order is required: a listing may be
-published before its decision is served, a measure applied before service.
+answers (`refers_to`), which must be another act of its lifecycle. An act dated a
+day before an act it cannot precede is rejected, naming both. Days, not instants,
+are compared, in the lifecycle's time zone: some sources record an act by its date
+only (00:00), and periods are counted in days (CPL art.85). Nothing else about
+order is required: a listing may be published before its decision is served, a
+measure applied before service.
 """
 
 from __future__ import annotations
@@ -474,8 +475,22 @@ def _orders(
     if answers:
         index_of = {e.event_id: i for i, e in enumerate(events)}  # ids are unique
         for index in answers:
-            referred = index_of.get(payloads[index]["refers_to"])
-            if index in found or referred is None:
+            refers_to = payloads[index]["refers_to"]
+            referred = index_of.get(refers_to)
+            if referred is None or referred == index:
+                # An answer to no act of the lifecycle: the rules could not tell
+                # which obligation it meets, so it would meet none.
+                errors.append(
+                    InputError(
+                        _event_record(name, events[index]),
+                        f"events.{index}.payload.refers_to",
+                        refers_to,
+                        "the event_id of another act of this lifecycle (the act"
+                        " this one answers)",
+                    )
+                )
+                continue
+            if index in found:
                 continue
             if _day_before(events[index].at, events[referred].at, zone):
                 found[index] = (referred, "an act comes after the act it answers")

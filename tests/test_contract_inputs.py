@@ -684,6 +684,23 @@ def test_an_act_dated_before_the_act_it_needs_is_rejected(
     assert earlier_type in error.expected
 
 
+@pytest.mark.parametrize("target", ["LC-001-E99", "itself", "lc-001-e10"])
+def test_an_answer_to_no_act_of_the_lifecycle_is_rejected(target: str) -> None:
+    record = _lifecycle()  # LC-001
+    index = _index_of(record, "CREDIT_REPAIR_DECIDED")
+    event = record["events"][index]
+    refers_to = event["event_id"] if target == "itself" else target
+    event["payload"]["refers_to"] = refers_to
+
+    error = _one_error("lifecycle", record)
+
+    assert (error.field, error.value) == (
+        f"events.{index}.payload.refers_to",
+        refers_to,
+    )
+    assert "another act of this lifecycle" in error.expected
+
+
 def test_a_listing_published_before_its_case_was_filed_is_rejected() -> None:
     record = _lifecycle()
     index = _index_of(record, "LISTING_PUBLISHED")
