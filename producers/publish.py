@@ -151,7 +151,8 @@ def publish_file(
     stop = stop or StopFlag()
     topics = Topics.for_settings(settings)
     report = FileReport(path)
-    seen: set[int] = set()
+    # hash of each event id published from this file -> (hash of its message, line)
+    seen: dict[int, tuple[int, int]] = {}
     by_topic: dict[str, int] = {}  # into report.by_topic at the end
     producing = publisher is not None
     limit = publisher.max_message_bytes if publisher is not None else MESSAGE_MAX_BYTES
@@ -166,6 +167,10 @@ def publish_file(
             for record in read_records(path):
                 report.records += 1
                 messages, problems = _messages(record, topics, limit)
+                if not problems:
+                    problems = _contradictions(record, messages, seen)
+                    if problems:
+                        messages = []
                 if not problems and producing and publisher is not None:
                     messages, problem = _produce(publisher, record, messages)
                     if problem is not None:
@@ -176,12 +181,12 @@ def publish_file(
                         rejects.write(problem)
                     if all_or_nothing:
                         producing = False  # the transaction will be aborted
-                for topic, event, _ in messages:
+                for topic, event, message in messages:
                     ident = hash(event.event_id)
                     if ident in seen:
-                        report.duplicates += 1
+                        report.duplicates += 1  # the same act again: the same message
                     else:
-                        seen.add(ident)
+                        seen[ident] = (hash(message.value), record.line)
                     by_topic[topic] = by_topic.get(topic, 0) + 1
                 report.events += len(messages)
                 if on_record is not None:
@@ -250,6 +255,30 @@ def _messages(
             return [], [reject]
         messages.append((topic, event, message))
     return messages, []
+
+
+def _contradictions(
+    record: InputRecord, messages: list[Message], seen: dict[int, tuple[int, int]]
+) -> list[Reject]:
+    """An act published before from this file (the same event id) that this record
+    says otherwise: a retry gives the same message, anything else would be ignored
+    by the rules engine (it keeps the first), so the record is rejected."""
+    for _, event, message in messages:
+        before = seen.get(hash(event.event_id))
+        if before is not None and before[0] != hash(message.value):
+            source = event.source_event_id or event.event_id
+            return [
+                Reject(
+                    record.line,
+                    record.record_id,
+                    "(event)",
+                    source,
+                    f"{event.event_type} {source} (event id {event.event_id}) was "
+                    f"published from line {before[1]} with other content; expected "
+                    "the same act unchanged, or a correcting act of its own",
+                )
+            ]
+    return []
 
 
 def _longest_field(record: InputRecord, event: LedgerEvent) -> tuple[str, str]:

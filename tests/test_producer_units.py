@@ -623,3 +623,31 @@ def test_a_csv_header_naming_one_field_twice_is_one_clear_error(
     report = publish_file(path, settings=SETTINGS, publisher=None)
     assert report.rejected == 1 and report.file_error is not None
     assert "案号" in report.file_error and "caseCode" in report.file_error
+
+
+# The same act twice in one file: a retry is counted, a contradiction rejected
+
+
+def test_a_repeated_lifecycle_is_counted_and_a_contradicting_one_rejected(
+    tmp_path: Path,
+) -> None:
+    first, second = _lifecycle_lines(2)
+    changed = json.loads(first)
+    # the same act (same lifecycle, same source event id) said on another day
+    changed["events"][1]["at"] = changed["events"][1]["at"].replace("-20T", "-21T")
+    path = tmp_path / "again.jsonl"
+    path.write_text(
+        "\n".join([first, second, first, json.dumps(changed, ensure_ascii=False)])
+        + "\n",
+        "utf-8",
+    )
+    per_record = len(json.loads(first)["events"]) + 1  # DEBTOR_IDENTIFIED too
+
+    report = publish_file(path, settings=SETTINGS, publisher=None)
+
+    assert (report.records, report.rejected) == (4, 1)
+    assert report.duplicates == per_record  # line 3 is line 1 again: a retry
+    (row,) = _rejects(path)
+    assert row["line"] == "4" and row["record_id"] == changed["lifecycle_id"]
+    assert row["value"] == changed["events"][1]["event_id"]
+    assert "published from line 1 with other content" in row["reason"]
