@@ -346,6 +346,8 @@ def lifecycle_problems(
         if payload and "refers_to" in payload:
             answers.append(index)
         kind = event.type
+        if kind in _END_DATES and payload:
+            _end_date(errors, name, event, index, raw, payload, zone)
         role = roles.get(kind)
         if role is None:
             continue
@@ -362,8 +364,6 @@ def lifecycle_problems(
             _payload_courts(
                 errors, name, event, index, payload, province, case_court, review_court
             )
-        if kind == DECIDED and "listing_term" in payload:
-            _term(errors, name, event, index, raw, payload, zone)
     if later or answers:
         _orders(errors, name, events, raw, zone, first, later, answers, payloads)
     return errors
@@ -416,7 +416,25 @@ def _payload_courts(
         errors.append(InputError(_event_record(name, event), field, to_court, problem))
 
 
-def _term(
+# Dates an act states that cannot be before the act's own day: where in its payload,
+# and why.
+_END_DATES: dict[str, tuple[tuple[str, ...], str]] = {
+    DECIDED: (
+        ("listing_term", "expires"),
+        "a term runs from the decision (SPC2017 art.2)",
+    ),
+    "SANCTION_RETAINED": (
+        ("retention_until",),
+        "a retention runs from the act that retains the measure",
+    ),
+    "EARLY_DELETION_DECIDED": (
+        ("before_term_end",),
+        "an early deletion precedes the end of the term",
+    ),
+}
+
+
+def _end_date(
     errors: list[InputError],
     name: str,
     event: EventIn,
@@ -425,23 +443,26 @@ def _term(
     payload: dict[str, Any],
     zone: ZoneInfo,
 ) -> None:
-    term = payload.get("listing_term")
-    expires = term.get("expires") if isinstance(term, dict) else None
-    if not isinstance(expires, date):
+    path, why = _END_DATES[event.type]
+    value: Any = payload
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    if not isinstance(value, date):
         return
-    if expires.toordinal() - event.at.toordinal() >= 3:
-        return  # surely after the decision's day (see _day_before)
+    if value.toordinal() - event.at.toordinal() >= 3:
+        return  # surely on or after the act's day (see _day_before)
     day = event.at.astimezone(zone).date()
-    if expires < day:
-        shown = raw["events"][index]["payload"]["listing_term"]["expires"]
+    if value < day:
+        shown: Any = raw["events"][index]["payload"]
+        for key in path:
+            shown = shown[key]
         errors.append(
             InputError(
                 _event_record(name, event),
-                f"events.{index}.payload.listing_term.expires",
+                f"events.{index}.payload." + ".".join(path),
                 shown,
-                f"a date on or after the decision's, events.{index}.at"
-                f" {raw['events'][index]['at']} ({day.isoformat()}): a term runs"
-                " from the decision (SPC2017 art.2)",
+                f"a date on or after the act's own, events.{index}.at"
+                f" {raw['events'][index]['at']} ({day.isoformat()}): {why}",
             )
         )
 

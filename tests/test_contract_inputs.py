@@ -723,6 +723,31 @@ def test_a_listing_term_ending_before_its_decision_is_rejected() -> None:
     assert "events.2.at" in error.expected and "2017-10-13" in error.expected
 
 
+@pytest.mark.parametrize(
+    ("lifecycle_id", "event_type", "field", "day_before"),
+    [
+        # retained on 2019-01-21 (+08:00) "until" the day before
+        ("LC-033", "SANCTION_RETAINED", "retention_until", "2019-01-20"),
+        # an "early" deletion on 2021-04-29 of a term that had ended the day before
+        ("LC-058", "EARLY_DELETION_DECIDED", "before_term_end", "2021-04-28"),
+    ],
+)
+def test_an_end_date_before_the_act_that_states_it_is_rejected(
+    lifecycle_id: str, event_type: str, field: str, day_before: str
+) -> None:
+    record = _lifecycle_of(lifecycle_id)
+    index = _index_of(record, event_type)
+    payload = record["events"][index]["payload"]
+
+    payload[field] = record["events"][index]["at"][:10]  # the act's own day: fine
+    assert parse_line("lifecycle", record, "x.jsonl:1")[1] == []
+    payload[field] = day_before
+    error = _one_error("lifecycle", record)
+
+    assert (error.field, error.value) == (f"events.{index}.payload.{field}", day_before)
+    assert f"events.{index}.at" in error.expected
+
+
 def test_a_published_entry_filed_after_its_publication_is_rejected() -> None:
     record = _listing(0)  # filed 2016年01月08日, published 2016年06月01日
     record["filing_date"] = "2016年07月08日"
