@@ -348,6 +348,8 @@ def lifecycle_problems(
         kind = event.type
         if kind in _END_DATES and payload:
             _end_date(errors, name, event, index, raw, payload, zone)
+        if kind in _TERM_YEARS and payload:
+            _term_years(errors, name, event, index, payload)
         role = roles.get(kind)
         if role is None:
             continue
@@ -432,6 +434,37 @@ _END_DATES: dict[str, tuple[tuple[str, ...], str]] = {
         "an early deletion precedes the end of the term",
     ),
 }
+
+
+# Where an act states a listing term in years.
+_TERM_YEARS: dict[str, tuple[str, ...]] = {
+    DECIDED: ("listing_term", "years"),
+    "LISTING_TERM_EXPIRED": ("term_years",),
+}
+
+
+def _term_years(
+    errors: list[InputError],
+    name: str,
+    event: EventIn,
+    index: int,
+    payload: dict[str, Any],
+) -> None:
+    path = _TERM_YEARS[event.type]
+    value: Any = payload
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    if value is None or (type(value) is int and 2 <= value <= 5):
+        return
+    errors.append(
+        InputError(
+            _event_record(name, event),
+            f"events.{index}.payload." + ".".join(path),
+            value,
+            "a listing term of 2 to 5 years (SPC2017 art.2: 2 years, 1 to 3 more for"
+            " violence or threats or several acts), or none",
+        )
+    )
 
 
 def _end_date(

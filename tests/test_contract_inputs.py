@@ -748,6 +748,23 @@ def test_an_end_date_before_the_act_that_states_it_is_rejected(
     assert f"events.{index}.at" in error.expected
 
 
+@pytest.mark.parametrize("years", [-1, 0, 1, 6, "2"])
+def test_a_listing_term_of_other_than_2_to_5_years_is_rejected(years: Any) -> None:
+    record = _lifecycle()  # LC-001: decided with a 2-year term
+    index = _index_of(record, "LISTING_DECISION_MADE")
+    term = record["events"][index]["payload"]["listing_term"]
+    for good in (2, 5):
+        term["years"] = good
+        term.pop("expires", None)
+        assert parse_line("lifecycle", record, "x.jsonl:1")[1] == []
+    term["years"] = years
+
+    error = _one_error("lifecycle", record)
+
+    assert error.field == f"events.{index}.payload.listing_term.years"
+    assert "2 to 5 years" in error.expected or "integer" in error.expected
+
+
 def test_a_published_entry_filed_after_its_publication_is_rejected() -> None:
     record = _listing(0)  # filed 2016年01月08日, published 2016年06月01日
     record["filing_date"] = "2016年07月08日"
