@@ -463,6 +463,8 @@ def _transition(fold: dict[str, Any], e: CompactEvent) -> None:
             fold["risk_notice"] = True
     elif etype == "LISTING_APPLICATION_RECEIVED":
         fold["pending_application"] = True
+    elif etype == "LISTING_APPLICATION_REJECTED":
+        fold["pending_application"] = False  # refused: nothing left to support
     elif etype == "DELETION_REQUESTED_BY_APPLICANT":
         fold["applicant_requested"] = True
     elif etype == "CURRENT_PROCEDURE_TERMINATED":
@@ -543,7 +545,14 @@ def _open(
     else:
         targets = [(None, None)]
 
-    deadline = _deadline(bound, _local_date(e[0]), state.jurisdiction, calendar)
+    start_day = _local_date(e[0])
+    if e[3] == TERM_EXPIRED:
+        # The period runs from the term's end (SPC2017 art.10), not from the day
+        # the court records the expiry: a late record does not move the deadline.
+        term = _current_term(state)
+        if term is not None and term[1] < start_day:
+            start_day = term[1]
+    deadline = _deadline(bound, start_day, state.jurisdiction, calendar)
     for measure, agency in targets:
         oid = f"{state.listing_id}|{rule.id}|{e[4]}" + (
             f"|{measure}" if measure else ""
@@ -653,6 +662,21 @@ def term_last_day(decided_on: date, years: Any, expires: Any) -> date | None:
         return None  # neither a date nor a whole number of years to count from
 
 
+def _current_term(state: ListingState) -> tuple[CompactEvent, date] | None:
+    """(the current decision, the last day of the term it set), if it set one."""
+    fold = state.fold
+    years = fold.get("term_years")
+    stated = fold.get("term_expires")
+    decision_src = fold.get("last_decision")
+    if not (years or stated) or decision_src is None:
+        return None
+    for e in state.events:
+        if e[4] == decision_src and e[3] == "LISTING_DECISION_MADE":
+            last_day = term_last_day(_local_date(e[0]), years, stated)
+            return None if last_day is None else (e, last_day)
+    return None
+
+
 def _term_expiry(state: ListingState) -> tuple[int, CompactEvent, date] | None:
     """(24:00 Asia/Shanghai of the term's last day, the decision, that day) of a
     listing whose current decision set a term, unless the court recorded the expiry
@@ -660,22 +684,17 @@ def _term_expiry(state: ListingState) -> tuple[int, CompactEvent, date] | None:
     `term_last_day` of the decision.
     """
     fold = state.fold
-    years = fold.get("term_years")
-    stated = fold.get("term_expires")
-    decision_src = fold.get("last_decision")
-    if not (years or stated) or decision_src is None or fold.get("expired"):
+    if fold.get("expired"):
         return None
-    decision = exit_event = None
-    for e in state.events:
-        if e[4] == decision_src and e[3] == "LISTING_DECISION_MADE":
-            decision = e
-        elif fold["last_exit"] is not None and e[4] == fold["last_exit"]:
-            exit_event = e
-    if decision is None:
+    term = _current_term(state)
+    if term is None:
         return None
-    last_day = term_last_day(_local_date(decision[0]), years, stated)
-    if last_day is None:
-        return None
+    decision, last_day = term
+    exit_event = None
+    if fold["last_exit"] is not None:
+        for e in state.events:
+            if e[4] == fold["last_exit"]:
+                exit_event = e
     end = _end_of_day(last_day)
     if fold["status"] != LISTED and (exit_event is None or exit_event[0] < end):
         return None  # shielded, revoked or deleted before the term ended
@@ -697,7 +716,12 @@ def _derive_clock_obligations(
     for oid in before:
         del obligations[oid]
     expiry = _term_expiry(state)
-    if expiry is not None and state.now is not None and state.now >= expiry[0]:
+    # The term has ended when the clock says so, or when an act of the listing took
+    # effect after its end (so a deletion after the term is judged without a tick).
+    if expiry is not None and (
+        (state.now is not None and state.now >= expiry[0])
+        or (state.events and state.events[-1][0] >= expiry[0])
+    ):
         end, decision, last_day = expiry
         start = end - 86_400  # the term's last day counts as the clock's start
         for bound, match in policy.by_open.get(TERM_EXPIRED, ()):

@@ -657,3 +657,64 @@ def test_the_last_day_the_decision_states_is_the_term_end() -> None:
     state, _ = run(listing.events, now=at("2026-03-04T00:00"))
     (check,) = rows(state, EXPIRY)
     assert (check.deadline, check.verdict) == (date(2026, 3, 2), "VIOLATION")
+
+
+def test_a_late_record_of_the_expiry_does_not_move_the_deadline() -> None:
+    """The term's last day is 2026-03-01: the deletion is due on 2026-03-04 however
+    late the court records the expiry (SPC2017 art.10: the clock starts at the
+    term's end); a record on the last day itself counts from that day."""
+    late = _termed()
+    expired = late.add("LISTING_TERM_EXPIRED", "2026-03-15T00:00")
+    deleted = late.add("LISTING_DELETED", "2026-03-16T09:00")
+    state, _ = run(late.events)
+    (check,) = rows(state, EXPIRY)
+    assert (check.trigger_event, check.response_event) == (expired, deleted)
+    assert (check.deadline, check.verdict) == (date(2026, 3, 4), "VIOLATION")
+
+    on_time = _termed()
+    on_time.add("LISTING_TERM_EXPIRED", "2026-03-01T00:00")
+    on_time.add("LISTING_DELETED", "2026-03-04T16:00")
+    state, _ = run(on_time.events)
+    (check,) = rows(state, EXPIRY)
+    assert (check.deadline, check.verdict) == (date(2026, 3, 4), "COMPLIANT")
+
+
+@pytest.mark.parametrize(
+    ("deleted", "verdict"),
+    [("2026-03-04T23:59", "COMPLIANT"), ("2027-03-01T09:00", "VIOLATION")],
+)
+def test_a_deletion_after_the_term_is_judged_without_a_tick(
+    deleted: str, verdict: str
+) -> None:
+    # no clock tick at all: the deletion itself shows the term has ended
+    listing = _termed()
+    deletion = listing.add("LISTING_DELETED", deleted)
+    state, _ = run(listing.events)
+    (check,) = rows(state, EXPIRY)
+    assert (check.trigger_event, check.response_event) == ("L1-E2", deletion)
+    assert (check.deadline, check.verdict) == (date(2026, 3, 4), verdict)
+
+
+def test_a_refused_application_does_not_bar_a_later_relisting() -> None:
+    # deleted on the applicant's request 2022-05-11 (bar to 2022-11-11); the
+    # applicant's new application is refused; the court lists again for a new act
+    lst = Listing().listed("2022-02-24T09:00")
+    lst.add(
+        "DELETION_REQUESTED_BY_APPLICANT",
+        "2022-05-09T09:00",
+        kind="APPLICANT",
+        code=None,
+    )
+    lst.add("LISTING_DELETED", "2022-05-11T09:00")
+    lst.add(
+        "LISTING_APPLICATION_RECEIVED", "2022-07-01T09:00", kind="APPLICANT", code=None
+    )
+    refused = lst.add("LISTING_APPLICATION_REJECTED", "2022-07-18T09:00")
+    lst.add("LISTING_DECISION_MADE", "2022-09-01T09:00")
+    state, _ = run(lst.events)
+    assert [
+        (c.response_event, c.verdict) for c in rows(state, "SPC2017.ART10.NO_RELIST_6M")
+    ] == [(refused, "COMPLIANT")]
+    assert [c.verdict for c in rows(state, "SPC2017.ART10.RELIST_ALLOWED")] == [
+        "COMPLIANT"
+    ]
