@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Annotated, Any, Literal, NotRequired, Required
@@ -167,14 +167,27 @@ def _empty_to_none(value: Any) -> Any:
     return None if value == "" else value
 
 
+# Legal acts and dates the ledger can hold: a year outside these is a typing error
+# (9999-12-31), and the rules' periods must still be countable from it.
+EARLIEST = date(1950, 1, 1)
+LATEST = date(2199, 12, 31)
+_EARLIEST_INSTANT = datetime.combine(EARLIEST, time(0), UTC)
+_LATEST_INSTANT = datetime.combine(LATEST, time(0), UTC)
+_RANGE = f"between {EARLIEST.year} and {LATEST.year}"
+
+
 def _date(value: Any) -> date:
     if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
+        parsed: date | None = value
+    elif isinstance(value, str):
         parsed = ids.parse_published_date(value)
-        if parsed is not None:
-            return parsed
-    raise _fail("date", "a date such as 2016-06-01, 2016年06月01日 or 20160601")
+    else:
+        parsed = None
+    if parsed is None:
+        raise _fail("date", "a date such as 2016-06-01, 2016年06月01日 or 20160601")
+    if not EARLIEST <= parsed <= LATEST:
+        raise _fail("date_range", f"a date {_RANGE}")
+    return parsed
 
 
 def _instant(value: Any) -> datetime:
@@ -184,7 +197,11 @@ def _instant(value: Any) -> datetime:
             parsed = datetime.fromisoformat(value)
         except ValueError:
             parsed = None
-        if parsed is not None and parsed.utcoffset() is not None:
+        if (
+            parsed is not None
+            and parsed.utcoffset() is not None
+            and _EARLIEST_INSTANT <= parsed < _LATEST_INSTANT
+        ):
             return parsed
     if isinstance(value, str) and "T" in value:
         try:
@@ -203,6 +220,8 @@ def _instant(value: Any) -> datetime:
             "naive_instant",
             "an instant with a time zone offset; a local time without one is ambiguous",
         )
+    if not _EARLIEST_INSTANT <= value < _LATEST_INSTANT:
+        raise _fail("instant_range", f"an instant {_RANGE}")
     return value
 
 

@@ -154,17 +154,26 @@ def check_json(lifecycle_id: str, check: Check) -> dict[str, Any]:
     return row
 
 
-def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield number, json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(
-                    f"{path}:{number}: not a JSON object: {exc.msg}"
-                ) from exc
+def read_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """(line, lifecycle record) of every record of `path`, or (line, why it cannot
+    be evaluated) for one that is not a lifecycle: read by the publisher's own
+    reader (`producers.inputs`: JSON lines or CSV, UTF-8, duplicate keys refused),
+    so a bad line is reported and the rest of the file still evaluated."""
+    from producers.inputs import LIFECYCLE, UnreadableFileError
+    from producers.inputs import read_records as read_input
+
+    try:
+        for record in read_input(path):
+            if record.reject is not None:
+                reject = record.reject
+                field = "" if reject.field in ("", "(line)") else f"{reject.field}: "
+                yield record.line, f"{field}{reject.reason}"
+            elif record.kind != LIFECYCLE or record.obj is None:
+                yield record.line, "not a lifecycle (lifecycle_id and events)"
+            else:
+                yield record.line, record.obj
+    except UnreadableFileError as exc:
+        yield exc.reject.line, exc.reject.reason
 
 
 FileArg = Annotated[
@@ -196,12 +205,25 @@ def evaluate(
             raise typer.BadParameter(
                 f"--at {at!r} has no time zone; expected e.g. +08:00"
             )
+        from contract.inputs import EARLIEST, LATEST
+
+        if not EARLIEST <= instant.replace(tzinfo=None).date() < LATEST:
+            raise typer.BadParameter(
+                f"--at {at!r}: expected an instant between {EARLIEST.year} and "
+                f"{LATEST.year}"
+            )
+    failed = 0
     for number, record in read_records(file):
+        if isinstance(record, str):
+            typer.echo(f"{file}:{number}: {record}", err=True)
+            failed += 1
+            continue
         lifecycle_id = str(record.get("lifecycle_id", f"line {number}"))
         try:
             _, rows = evaluate_record(record, instant)
-        except (KeyError, ValueError) as exc:
+        except (KeyError, ValueError, OverflowError) as exc:
             typer.echo(f"{file}:{number} {lifecycle_id}: {exc}", err=True)
+            failed += 1
             continue
         for row in rows:
             sys.stdout.write(
@@ -212,6 +234,9 @@ def evaluate(
                 )
                 + "\n"
             )
+    if failed:
+        typer.echo(f"{failed} record(s) of {file} not evaluated", err=True)
+        raise typer.Exit(1)
 
 
 def _json_default(value: Any) -> Any:

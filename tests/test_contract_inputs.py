@@ -765,6 +765,32 @@ def test_a_listing_term_of_other_than_2_to_5_years_is_rejected(years: Any) -> No
     assert "2 to 5 years" in error.expected or "integer" in error.expected
 
 
+@pytest.mark.parametrize(
+    ("where", "value", "expected"),
+    [
+        ("at", "9999-12-31T23:59:59-12:00", "an instant between 1950 and 2199"),
+        ("at", "1949-12-31T23:00:00+08:00", "an instant between 1950 and 2199"),
+        ("expires", "2300-01-01", "a date between 1950 and 2199"),
+    ],
+)
+def test_instants_and_dates_outside_the_ledgers_years_are_rejected(
+    where: str, value: str, expected: str
+) -> None:
+    record = _lifecycle()  # LC-001
+    index = _index_of(record, "LISTING_DECISION_MADE")
+    if where == "at":
+        index = len(record["events"]) - 1
+        record["events"][index]["at"] = value
+        field = f"events.{index}.at"
+    else:
+        record["events"][index]["payload"]["listing_term"]["expires"] = value
+        field = f"events.{index}.payload.listing_term.expires"
+
+    error = _one_error("lifecycle", record)
+
+    assert (error.field, error.value, error.expected) == (field, value, expected)
+
+
 def test_a_published_entry_filed_after_its_publication_is_rejected() -> None:
     record = _listing(0)  # filed 2016年01月08日, published 2016年06月01日
     record["filing_date"] = "2016年07月08日"
