@@ -422,6 +422,9 @@ def _fold_event(
         _open(state, bound, match, e, calendar)
 
 
+_APPLICANT_EXITS = frozenset({"LISTING_DELETED", "LISTING_SHIELDED"})
+
+
 def _transition(fold: dict[str, Any], e: CompactEvent) -> None:
     etype, payload, src = e[3], e[7], e[4]
     if etype == "LISTING_DECISION_MADE":
@@ -444,7 +447,9 @@ def _transition(fold: dict[str, Any], e: CompactEvent) -> None:
         if fold["status"] == LISTED:
             fold["status"] = _EXIT_EVENTS[etype]
             fold["last_exit"] = src
-            if etype == "LISTING_DELETED" and fold["applicant_requested"]:
+            # shielding is deletion with other retention (RULES.md §3.3 (3)): either
+            # on the applicant's request starts the 6-month bar (SPC2017 art.10)
+            if etype in _APPLICANT_EXITS and fold["applicant_requested"]:
                 fold["applicant_deletion"] = [src, _local_date(e[0]).isoformat()]
     elif etype == "DEBTOR_IDENTIFIED":
         if payload.get("debtor"):

@@ -718,3 +718,23 @@ def test_a_refused_application_does_not_bar_a_later_relisting() -> None:
     assert [c.verdict for c in rows(state, "SPC2017.ART10.RELIST_ALLOWED")] == [
         "COMPLIANT"
     ]
+
+
+def test_a_shielding_on_the_applicants_request_starts_the_six_month_bar() -> None:
+    # 屏蔽 and 删除 are the same exit with other retention (RULES.md §3.3 (3))
+    lst = Listing().listed("2022-02-24T09:00")
+    lst.add(
+        "DELETION_REQUESTED_BY_APPLICANT",
+        "2022-05-09T09:00",
+        kind="APPLICANT",
+        code=None,
+    )
+    lst.add("LISTING_SHIELDED", "2022-05-11T09:00")
+    lst.add(
+        "LISTING_APPLICATION_RECEIVED", "2022-07-01T09:00", kind="APPLICANT", code=None
+    )
+    relisted = lst.add("LISTING_DECISION_MADE", "2022-07-18T09:00")
+    state, _ = run(lst.events)
+    assert [
+        (c.response_event, c.verdict) for c in rows(state, "SPC2017.ART10.NO_RELIST_6M")
+    ] == [(relisted, "VIOLATION")]
