@@ -151,6 +151,25 @@ def read_offsets_file(path: str) -> Offsets:
     return offsets
 
 
+def _refuse_foreign_schema(conn: psycopg.Connection[Any], schema: str) -> None:
+    """A replay writes (and `--fresh` drops) only a schema that does not exist yet,
+    holds no tables, or was made by a replay (it has `replay_checkpoint`): never
+    the tables a projector or anyone else built."""
+    tables = {
+        name
+        for (name,) in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+            (schema,),
+        )
+    }
+    if tables and "replay_checkpoint" not in tables:
+        raise ReplayError(
+            f"refusing to replay into schema {schema!r}: it holds {len(tables)} tables"
+            " that no replay made (a projector's, or another application's); replay"
+            " into a new schema name"
+        )
+
+
 def replay(
     settings: Settings,
     schema: str,
@@ -175,7 +194,9 @@ def replay(
 
     if until is not None and until.tzinfo is None:
         raise ReplayError(f"--until {until.isoformat()} has no time zone")
-    if schema in {"public", "ledger", "pg_catalog", "information_schema"}:
+    if schema in {"public", "ledger", "pg_catalog", "information_schema"} or (
+        schema == settings.ledger_schema
+    ):
         raise ReplayError(
             f"refusing to replay into schema {schema!r}: a replay writes only into a "
             "scratch schema of its own"
@@ -189,6 +210,7 @@ def replay(
 
     with psycopg.connect(settings.postgres_url) as conn:
         conn.autocommit = True
+        _refuse_foreign_schema(conn, schema)
         if fresh:
             conn.execute(
                 sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(

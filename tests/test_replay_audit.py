@@ -106,6 +106,21 @@ def test_a_replay_of_the_live_log_has_the_live_tables_digests(live: Any) -> None
     assert {t.table: t.rows for t in a.tables}["violations"] > 0
 
 
+def test_a_replay_never_writes_into_or_drops_a_projected_schema(live: Any) -> None:
+    settings, schema, _ = live
+    with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
+        before = digest_schema(conn, schema).sha256
+
+    for fresh in (True, False):
+        with pytest.raises(ReplayError, match="that no replay made"):
+            replay(settings, schema, fresh=fresh)
+    with pytest.raises(ReplayError, match="scratch schema of its own"):
+        replay(settings.model_copy(update={"ledger_schema": "mine"}), "mine")
+
+    with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
+        assert digest_schema(conn, schema).sha256 == before
+
+
 def test_replays_under_different_time_zones_give_identical_raw_digests(
     live: Any,
 ) -> None:
