@@ -308,11 +308,16 @@ def query(
     Violations the engine withdrew are left out unless --include-withdrawn.
     Exit status 2: invalid input; 4: could not answer (database unreachable,
     schema missing or not built)."""
+    from projections.check import NotProjected, projected_as_of
     from projections.query import as_of as run_query
 
     settings = _settings()
     with database_errors(settings.postgres_url, [schema]):
         with connect(settings.postgres_url) as conn:
+            try:
+                projected_as_of(conn, schema)
+            except NotProjected as exc:
+                raise unavailable(str(exc)) from exc
             try:
                 found = run_query(
                     conn,

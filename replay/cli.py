@@ -126,10 +126,13 @@ def _subject(value: str) -> str:
 
 
 @contextmanager
-def _connect(*schemas: str) -> Iterator[Any]:
+def _connect(*schemas: str, built: bool = False) -> Iterator[Any]:
     """A pinned session on the database, never a traceback: a listing not found is
     a usage error (exit status 2); a database that cannot answer (unreachable, a
-    schema missing or not built) is exit status 4, one line naming what failed."""
+    schema missing or, with `built`, not built: nothing was ever projected into it,
+    so "no rows" would be an answer it cannot give) is exit status 4, one line
+    naming what failed."""
+    from projections.check import NotProjected, projected_as_of
     from projections.cli import EXIT_USAGE, connect, database_errors, unavailable
     from replay.audit import SchemaNotFound, pin_session
 
@@ -137,8 +140,10 @@ def _connect(*schemas: str) -> Iterator[Any]:
     try:
         with database_errors(url, schemas), connect(url) as conn:
             pin_session(conn)
+            for schema in schemas if built else ():
+                projected_as_of(conn, schema)
             yield conn
-    except SchemaNotFound as exc:
+    except (SchemaNotFound, NotProjected) as exc:
         raise unavailable(str(exc.args[0] if exc.args else exc)) from exc
     except LookupError as exc:
         typer.echo(f"error: {exc.args[0] if exc.args else exc}", err=True)
@@ -338,7 +343,7 @@ def history_command(
     """Every event of a listing, with when it took effect and when it was recorded."""
     from replay.questions import listing_history
 
-    with _connect(schema) as conn:
+    with _connect(schema, built=True) as conn:
         rows = listing_history(conn, schema, listing_id, derived=derived)
     _show(f"history of {listing_id}", rows, as_json)
 
@@ -357,7 +362,7 @@ def enforce_command(
     from replay.questions import had_to_enforce
 
     value, day, code = _subject(subject), _day(on, "--on"), _agency(agency)
-    with _connect(schema) as conn:
+    with _connect(schema, built=True) as conn:
         rows = had_to_enforce(conn, schema, value, day, code)
     _show(f"measures in force against the subject on {on}", rows, as_json)
 
@@ -390,7 +395,7 @@ def missed_command(
     elif kind == "COURT":
         code = _court(code)
     first, last = _date_range(since, until)
-    with _connect(schema) as conn:
+    with _connect(schema, built=True) as conn:
         rows = missed_deadlines(conn, schema, first, last, kind, code)
     _show("missed deadlines", rows, as_json)
 
@@ -406,6 +411,6 @@ def figures_command(
     from replay.questions import accountability
 
     first, last = _date_range(since, until)
-    with _connect(schema) as conn:
+    with _connect(schema, built=True) as conn:
         rows = accountability(conn, schema, first, last)
     _show("accountability figures", rows, as_json)

@@ -200,6 +200,38 @@ def test_check_on_a_schema_never_projected_into_is_could_not_check(
 
 
 @pytest.mark.services
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["audit", "history", "L-1"],
+        ["audit", "enforce", "--subject", PERSON, "--on", "2018-01-01"],
+        [
+            "audit",
+            "missed",
+            "--court",
+            "闽01",
+            "--from",
+            "2017-01-01",
+            "--to",
+            "2018-01-01",
+        ],
+        ["audit", "figures", "--from", "2017-01-01", "--to", "2018-01-01"],
+        ["query", "violations"],
+    ],
+)
+def test_questions_on_a_schema_never_projected_into_could_not_be_answered(
+    database: str, pg_schema: str, command: list[str]
+) -> None:
+    # "no rows" from tables nothing was ever projected into is no answer
+    with psycopg.connect(database, autocommit=True) as conn:
+        migrate(conn, pg_schema)
+    result = run(*command, "--schema", pg_schema)
+    assert result.exit_code == EXIT_UNAVAILABLE, result.output
+    assert "no event has been projected" in result.stderr
+    assert "no rows" not in result.stdout and "0 rows" not in result.stdout
+
+
+@pytest.mark.services
 def test_check_answers_say_how_current_the_tables_are(listed: str) -> None:
     newest = T0 + timedelta(days=34)  # broker time of the listing's last event
     intercept = run("check", USCC, "--schema", listed)
