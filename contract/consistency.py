@@ -345,6 +345,19 @@ def lifecycle_problems(
         payload = payloads[index]
         if payload and "refers_to" in payload:
             answers.append(index)
+        if actor.kind == "AGENCY" and payload and "measure_code" in payload:
+            measure = payload["measure_code"]
+            if measure.partition(".")[0] != actor.code:
+                errors.append(
+                    InputError(
+                        _event_record(name, event),
+                        f"events.{index}.payload.measure_code",
+                        measure,
+                        f"a measure of the acting agency {actor.code} (its code"
+                        f" begins {actor.code}.): an agency applies, enforces and"
+                        " releases its own measures",
+                    )
+                )
         kind = event.type
         if kind in _END_DATES and payload:
             _end_date(errors, name, event, index, raw, payload, zone)

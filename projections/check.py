@@ -491,6 +491,13 @@ def check(
     who = Subject.of(subject)
     agency = None if agency is None else normalized_agency(agency)
     measure = None if measure is None else normalized_measure(measure)
+    if agency is not None and measure is not None:
+        own = MEASURES_OF_AGENCY.get(agency, ())
+        if measure not in own:
+            raise CodeError(
+                f"measure {measure!r} is not one of agency {agency!r}'s: expected "
+                f"one of {', '.join(own) or '(none)'}, or no --agency"
+            )
     now = at or datetime.now(UTC)
     today = now.astimezone(SHANGHAI).date()
 

@@ -156,6 +156,25 @@ def test_check_rejects_codes_outside_the_catalogue(
     assert "CLEAR" not in result.stdout
 
 
+@pytest.mark.services
+def test_check_rejects_a_measure_of_another_agency(listed: str) -> None:
+    # such a filter can match nothing: CLEAR would be an answer never checked
+    result = run(
+        "check",
+        USCC,
+        "--measure",
+        "pboc.credit_reporting_record",
+        "--agency",
+        "railway",
+        "--schema",
+        listed,
+    )
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert "not one of agency 'RAILWAY'" in result.stderr
+    assert "RAILWAY.TRAIN_RESTRICTION" in result.stderr
+    assert "CLEAR" not in result.stdout
+
+
 # 2. a schema that is not there, a database that cannot be reached
 
 

@@ -791,6 +791,25 @@ def test_instants_and_dates_outside_the_ledgers_years_are_rejected(
     assert (error.field, error.value, error.expected) == (field, value, expected)
 
 
+def test_an_agency_acting_on_another_agencys_measure_is_rejected() -> None:
+    record = _lifecycle()  # LC-001
+    index = next(
+        i
+        for i, e in enumerate(record["events"])
+        if e["actor"]["kind"] == "AGENCY" and "measure_code" in e["payload"]
+    )
+    own = record["events"][index]["actor"]["code"]
+    other = (
+        "PBOC.CREDIT_REPORTING_RECORD" if own != "PBOC" else "RAILWAY.TRAIN_RESTRICTION"
+    )
+    record["events"][index]["payload"]["measure_code"] = other
+
+    error = _one_error("lifecycle", record)
+
+    assert (error.field, error.value) == (f"events.{index}.payload.measure_code", other)
+    assert f"the acting agency {own}" in error.expected
+
+
 def test_a_published_entry_filed_after_its_publication_is_rejected() -> None:
     record = _listing(0)  # filed 2016年01月08日, published 2016年06月01日
     record["filing_date"] = "2016年07月08日"
