@@ -81,7 +81,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -158,8 +158,9 @@ def matched_listings(listings: str, version: str = "") -> str:
 
 
 # One statement: the matched listings, and each one's sanctions through the
-# primary key of `sanctions` (listing_id leads it). The plan is shown by tests and
-# the benchmark.
+# primary key of `sanctions` (listing_id leads it); a listing with none of the
+# measures asked about comes once, its sanction columns NULL (`Listed`). The plan
+# is shown by tests and the benchmark.
 _TEMPLATE = """
 SELECT l.role, l.listing_id, l.listing_state, l.court_code, l.court_name,
        l.case_number, l.debtor_name, l.org_code, l.term_expires, l.decision_event,
@@ -167,8 +168,8 @@ SELECT l.role, l.listing_id, l.listing_state, l.court_code, l.court_name,
        s.state AS sanction_state, s.since, s.legal_basis, s.retained_until,
        s.trigger_event, s.last_event
 FROM ({matched}) l
-JOIN {sanctions} s ON s.listing_id = l.listing_id
-WHERE (%(agency)s::text IS NULL OR s.agency = %(agency)s)
+LEFT JOIN {sanctions} s ON s.listing_id = l.listing_id
+  AND (%(agency)s::text IS NULL OR s.agency = %(agency)s)
   AND (%(measure)s::text IS NULL OR s.measure_code = %(measure)s)
   AND {binds}
 ORDER BY l.listing_id, s.agency, s.measure_code
@@ -306,6 +307,20 @@ def bound_as(role: str, debtor_name: str | None, org_code: str | None) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Listed:
+    """A listing in force of which the subject is the debtor, with no measure (of
+    the agency or measure asked about) recorded at all: nothing to intercept on,
+    but the subject is on the list and the agency has not recorded applying its
+    measure."""
+
+    listing_id: str
+    listing_state: str
+    court_code: str | None
+    case_number: str | None
+    term_expires: date | None
+
+
+@dataclass(frozen=True, slots=True)
 class CheckResult:
     subject: str
     subject_kind: str  # RESIDENT_ID | USCC | ORG_CODE
@@ -317,6 +332,8 @@ class CheckResult:
     # broker time of the newest event the tables were projected from, when the
     # caller read it (`projected_as_of`; `shixin check` always does)
     data_as_of: datetime | None = None
+    # listings in force of the subject (as debtor) with no such measure recorded
+    listed: list[Listed] = field(default_factory=list)
 
     def with_data_as_of(self, instant: datetime) -> CheckResult:
         """The same answer, saying how current the tables it was read from are."""
@@ -509,7 +526,24 @@ def check(
 
     active: list[Measure] = []
     stale: list[Measure] = []
+    listed: list[Listed] = []
     for r in found:
+        if r["sanction_state"] is None:  # no measure asked about on this listing
+            if (
+                r["role"] == DEBTOR
+                and r["listing_state"] in ENFORCEABLE_STATES
+                and not term_ended(r["term_expires"], today)
+            ):
+                listed.append(
+                    Listed(
+                        r["listing_id"],
+                        r["listing_state"],
+                        r["court_code"],
+                        r["case_number"],
+                        r["term_expires"],
+                    )
+                )
+            continue
         m = Measure(
             listing_id=r["listing_id"],
             listing_state=r["listing_state"],
@@ -555,4 +589,6 @@ def check(
         len(stale),
         sum(1 for m in active if m.role == LEGAL_REPRESENTATIVE),
     )
-    return CheckResult(who.value, who.kind, bool(active), active, stale, now)
+    return CheckResult(
+        who.value, who.kind, bool(active), active, stale, now, listed=listed
+    )

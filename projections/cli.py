@@ -20,6 +20,7 @@ EXIT_CLEAR = 0  # check: no enforceable measure; other commands: done
 EXIT_USAGE = 2  # bad input: invalid subject, unknown agency or measure code, ...
 EXIT_INTERCEPT = 3  # check: an active measure, intercept
 EXIT_UNAVAILABLE = 4  # could not check: database unreachable, schema not built
+EXIT_LISTED = 5  # check: no measure to enforce, but listed in force, none recorded
 
 db_app = typer.Typer(help="The query database.", no_args_is_help=True)
 
@@ -209,10 +210,13 @@ def check(
     """Is SUBJECT under an active measure now (interception, 拦截)?
 
     Every answer says how current the tables are (data_as_of: broker time of the
-    newest projected event). Exit status 0: clear; 3: intercept; 2: invalid
-    subject, agency or measure; 4: could not check (database unreachable, schema
-    missing, or not built: nothing projected into it yet), which is never a clear
-    answer."""
+    newest projected event). Exit status 0: clear; 3: intercept; 5: listed, no
+    measure recorded (the subject is the debtor of a listing in force on which no
+    measure of the agency, or of --measure, is recorded: nothing to enforce on
+    record, and the agency's application of its measure is missing; not a clear
+    answer); 2: invalid subject, agency or measure; 4: could not check (database
+    unreachable, schema missing, or not built: nothing projected into it yet),
+    which is never a clear answer."""
     from psycopg import IsolationLevel
 
     from projections.check import (
@@ -254,7 +258,9 @@ def check(
             json.dumps(result.as_dict(), default=_json, ensure_ascii=False, indent=2)
         )
     else:
-        verdict = "INTERCEPT" if result.intercept else "CLEAR"
+        verdict = (
+            "INTERCEPT" if result.intercept else "LISTED" if result.listed else "CLEAR"
+        )
         typer.echo(f"{verdict} {result.subject_kind} {result.subject}")
         typer.echo(
             f"  data as of {as_of.isoformat()} (broker time of the newest event "
@@ -271,7 +277,16 @@ def check(
                 f"  not enforceable: {m.agency} {m.measure_code} "
                 f"still {m.sanction_state} but {m.stale_reason}"
             )
-    raise typer.Exit(EXIT_INTERCEPT if result.intercept else EXIT_CLEAR)
+        asked = measure or (f"of {agency}" if agency else "of any agency")
+        for entry in result.listed:
+            typer.echo(
+                f"  listed: listing={entry.listing_id} ({entry.listing_state}) is in "
+                f"force, but no measure {asked} is recorded on it: the application "
+                "of the measure is missing"
+            )
+    if result.intercept:
+        raise typer.Exit(EXIT_INTERCEPT)
+    raise typer.Exit(EXIT_LISTED if result.listed else EXIT_CLEAR)
 
 
 def query(

@@ -17,7 +17,13 @@ import pytest
 from typer.testing import CliRunner
 
 from contract.event import Actor, LedgerEvent, Position
-from projections.cli import EXIT_CLEAR, EXIT_INTERCEPT, EXIT_UNAVAILABLE, EXIT_USAGE
+from projections.cli import (
+    EXIT_CLEAR,
+    EXIT_INTERCEPT,
+    EXIT_LISTED,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+)
 from projections.migrate import migrate
 from projections.store import apply_batch
 from shixin.cli import app
@@ -173,6 +179,33 @@ def test_check_rejects_a_measure_of_another_agency(listed: str) -> None:
     assert "not one of agency 'RAILWAY'" in result.stderr
     assert "RAILWAY.TRAIN_RESTRICTION" in result.stderr
     assert "CLEAR" not in result.stdout
+
+
+@pytest.mark.services
+def test_check_says_listed_when_no_measure_of_the_agency_is_recorded(
+    listed: str,
+) -> None:
+    # the organisation is listed and published; PBOC never recorded its measure:
+    # not an interception (nothing to enforce on record), and never CLEAR
+    result = run("check", USCC, "--agency", "pboc", "--schema", listed)
+    assert result.exit_code == EXIT_LISTED, result.output
+    assert result.stdout.startswith(f"LISTED USCC {USCC}")
+    assert "listing=L-CLI (PUBLISHED) is in force" in result.stdout
+    assert "no measure of PBOC is recorded" in result.stdout
+    as_json = json.loads(
+        run("check", USCC, "--agency", "pboc", "--schema", listed, "--json").stdout
+    )
+    assert as_json["intercept"] is False
+    assert [e["listing_id"] for e in as_json["listed"]] == ["L-CLI"]
+
+    # a recorded measure intercepts as before
+    assert run("check", USCC, "--agency", "railway", "--schema", listed).exit_code == (
+        EXIT_INTERCEPT
+    )
+    # its legal representative is not the listed debtor: procurement does not
+    # bind them, and they are not "listed"
+    rep = run("check", "350211196912234297", "--agency", "finance", "--schema", listed)
+    assert rep.exit_code == EXIT_CLEAR, rep.output
 
 
 # 2. a schema that is not there, a database that cannot be reached
