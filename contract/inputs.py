@@ -533,7 +533,7 @@ class LifecycleIn(BaseModel):
     model_config = _STRICT
 
     lifecycle_id: Text
-    platform_record_id: StrictInt | None = None
+    platform_record_id: Annotated[StrictInt, Field(gt=0)] | None = None
     case_number: EnforcementCaseNumber
     jurisdiction: Jurisdiction
     timezone: TimeZone
@@ -554,7 +554,7 @@ class ListingIn(BaseModel):
 
     model_config = _STRICT
 
-    platform_record_id: StrictInt
+    platform_record_id: Annotated[StrictInt, Field(gt=0)]
     debtor_name: Text
     case_number: EnforcementCaseNumber
     age: Annotated[StrictInt, Field(ge=0, le=150)] | None = None

@@ -409,6 +409,12 @@ def subject_kind(subject: str) -> str:
         if problem is None:
             return kind
         problems.append(problem)
+    if "*" in value:
+        raise SubjectError(
+            f"subject {subject!r} is a masked number, as the platform publishes "
+            "it, which many people share: expected the full resident ID, USCC or "
+            "organisation code"
+        )
     if len(value) == 18 and value[:17].isdigit():
         expected = problems[0]
     elif len(value) == 18:

@@ -810,6 +810,15 @@ def test_an_agency_acting_on_another_agencys_measure_is_rejected() -> None:
     assert f"the acting agency {own}" in error.expected
 
 
+@pytest.mark.parametrize("value", [0, -1])
+def test_a_platform_record_id_must_be_positive(value: int) -> None:
+    for kind, record in (("listing", _listing(0)), ("lifecycle", _lifecycle())):
+        record["platform_record_id"] = value
+        error = _one_error(kind, record)
+        assert (error.field, error.value) == ("platform_record_id", value)
+        assert "greater than 0" in error.expected
+
+
 def test_a_published_entry_filed_after_its_publication_is_rejected() -> None:
     record = _listing(0)  # filed 2016年01月08日, published 2016年06月01日
     record["filing_date"] = "2016年07月08日"

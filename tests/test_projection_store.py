@@ -352,7 +352,7 @@ def violations(conn: psycopg.Connection, pg_schema: str) -> str:
     # the event the violations were projected from: the schema is built
     conn.execute(
         f'INSERT INTO "{pg_schema}".events (event_id, event_type, listing_id, '
-        "derived, occurred_at, broker_time, topic, partition, \"offset\", "
+        'derived, occurred_at, broker_time, topic, partition, "offset", '
         "actor_kind, jurisdiction, payload) VALUES ('E-1', 'CLOCK_TICK', 'L-1', "
         "false, '2024-04-19T16:00:00Z', '2024-04-19T16:00:00Z', 'clock', 0, 0, "
         "'SYSTEM', 'CN-35', '{}')"

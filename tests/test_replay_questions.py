@@ -412,9 +412,9 @@ def test_a_masked_number_matches_nothing(
     assert had_to_enforce(conn, pg_schema, PERSON_ID, IN_FORCE) == []
     assert not check(conn, PERSON_ID, schema=pg_schema, at=noon(IN_FORCE)).active
     for subject in (masked, USCC[:10] + "****" + USCC[14:]):
-        with pytest.raises(SubjectError):
+        with pytest.raises(SubjectError, match="is a masked number"):
             check(conn, subject, schema=pg_schema, at=noon(IN_FORCE))
-        with pytest.raises(SubjectError):
+        with pytest.raises(SubjectError, match="is a masked number"):
             had_to_enforce(conn, pg_schema, subject, IN_FORCE)
 
 
