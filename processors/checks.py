@@ -7,6 +7,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from shixin.broker import (
+    KafkaUnavailable,
+    client_config,
+    error_text,
+    is_transient,
+    retrying,
+    topic_metadata,
+)
 from shixin.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -27,8 +35,9 @@ def partition_counts(
     """Partition count of each topic; None for a topic that does not exist."""
     from confluent_kafka.admin import AdminClient
 
-    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
-    metadata = admin.list_topics(timeout=TIMEOUT)
+    admin = AdminClient(client_config(settings))
+    doing = f"cannot read the metadata of topics {', '.join(topics)}"
+    metadata = topic_metadata(settings, admin, doing, topics)
     counts: dict[str, int | None] = {}
     for name in topics:
         found = metadata.topics.get(name)
@@ -79,11 +88,10 @@ def _offsets_consumer(settings: Settings) -> Iterator[Any]:
     from confluent_kafka import Consumer
 
     consumer = Consumer(
-        {
-            "bootstrap.servers": settings.bootstrap_servers,
-            "group.id": "shixin-processors-end-offsets",
-            "enable.auto.commit": False,
-        }
+        client_config(
+            settings,
+            {"group.id": "shixin-processors-end-offsets", "enable.auto.commit": False},
+        )
     )
     try:
         yield consumer
@@ -92,15 +100,23 @@ def _offsets_consumer(settings: Settings) -> Iterator[Any]:
 
 
 def _watermarks(
-    consumer: Any, partitions: Sequence[tuple[str, int]]
+    settings: Settings, consumer: Any, partitions: Sequence[tuple[str, int]]
 ) -> list[tuple[int, int]]:
-    """(low, high) watermark of each partition, read one after the other in order."""
+    """(low, high) watermark of each partition, read one after the other in order;
+    a transient error (a leader being elected) is retried."""
     from confluent_kafka import TopicPartition
 
-    return [
-        consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=TIMEOUT)
-        for topic, p in partitions
-    ]
+    def read(topic: str, partition: int) -> tuple[int, int]:
+        tp = TopicPartition(topic, partition)
+        return tuple(
+            retrying(
+                settings,
+                f"cannot read the offsets of {topic}/{partition}",
+                lambda timeout: consumer.get_watermark_offsets(tp, timeout=timeout),
+            )
+        )
+
+    return [read(topic, p) for topic, p in partitions]
 
 
 def end_offsets(
@@ -108,13 +124,14 @@ def end_offsets(
 ) -> dict[tuple[str, int], int]:
     """The end offset (next offset to be written) of every partition of `topics`."""
     with _offsets_consumer(settings) as consumer:
-        metadata = consumer.list_topics(timeout=TIMEOUT)
+        doing = f"cannot read the end offsets of {', '.join(topics)}"
+        metadata = topic_metadata(settings, consumer, doing, topics)
         partitions = [
             (name, partition)
             for name in topics
             for partition in sorted(metadata.topics[name].partitions)
         ]
-        marks = _watermarks(consumer, partitions)
+        marks = _watermarks(settings, consumer, partitions)
     return {key: high for key, (_low, high) in zip(partitions, marks, strict=True)}
 
 
@@ -124,7 +141,7 @@ def high_watermarks(
     """The high watermark of each partition, read one after the other in the order
     given."""
     with _offsets_consumer(settings) as consumer:
-        return [int(high) for _low, high in _watermarks(consumer, partitions)]
+        return [int(high) for _low, high in _watermarks(settings, consumer, partitions)]
 
 
 def ensure_changelogs(
@@ -150,8 +167,10 @@ def ensure_changelogs(
     missing = [name for name, n in counts.items() if n is None]
     if not missing:
         return
-    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
-    brokers = len(admin.list_topics(timeout=TIMEOUT).brokers)
+    admin = AdminClient(client_config(settings))
+    brokers = len(
+        topic_metadata(settings, admin, f"cannot create changelogs {missing}").brokers
+    )
     new = [
         NewTopic(
             name,
@@ -178,26 +197,41 @@ def committed_offsets(
     Read with the admin API (no consumer joins the group), so a worker can learn at
     assignment where its partitions were left without touching faust internals.
     """
-    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+    from confluent_kafka import (
+        ConsumerGroupTopicPartitions,
+        KafkaException,
+        TopicPartition,
+    )
     from confluent_kafka.admin import AdminClient
 
     if not partitions:
         return {}
     # log_level 4: librdkafka's info lines (purged background events) are noise
-    admin = AdminClient(
-        {"bootstrap.servers": settings.bootstrap_servers, "log_level": 4}
-    )
-    request = ConsumerGroupTopicPartitions(
+    admin = AdminClient(client_config(settings, {"log_level": 4}))
+    group_partitions = ConsumerGroupTopicPartitions(
         group, [TopicPartition(topic, partition) for topic, partition in partitions]
     )
-    futures = admin.list_consumer_group_offsets([request], request_timeout=TIMEOUT)
-    found: dict[tuple[str, int], int | None] = dict.fromkeys(partitions)
-    try:
+
+    def request(timeout: float) -> Any:
+        futures = admin.list_consumer_group_offsets(
+            [group_partitions], request_timeout=timeout
+        )
         result = futures[group].result()
-    except Exception as exc:
+        for tp in result.topic_partitions:
+            if tp.error is not None and is_transient(tp.error):
+                raise KafkaException(tp.error)
+        return result
+
+    # a coordinator that has just started answers COORDINATOR_LOAD_IN_PROGRESS
+    # until it has read the group's offsets: retried, not a failure
+    doing = f"cannot read the committed offsets of group {group!r}"
+    try:
+        result = retrying(settings, doing, request)
+    except KafkaException as exc:
         raise StartupError(
-            f"cannot read the committed offsets of group {group!r}: {exc}"
+            f"{doing} from Kafka at {settings.bootstrap_servers}: {error_text(exc)}"
         ) from exc
+    found: dict[tuple[str, int], int | None] = dict.fromkeys(partitions)
     for tp in result.topic_partitions:
         if tp.error is not None:
             raise StartupError(
@@ -217,7 +251,11 @@ def commit_log_starts(settings: Settings, group: str, topics: Sequence[str]) -> 
     are lost for a partition without one. Only possible while the group has no
     members; when another worker runs, this is skipped with a warning.
     """
-    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+    from confluent_kafka import (
+        ConsumerGroupTopicPartitions,
+        KafkaException,
+        TopicPartition,
+    )
     from confluent_kafka.admin import AdminClient
 
     partitions = sorted(end_offsets(settings, topics))
@@ -226,16 +264,19 @@ def commit_log_starts(settings: Settings, group: str, topics: Sequence[str]) -> 
     if not never:
         return 0
     starts = log_starts(settings, never)
-    admin = AdminClient(
-        {"bootstrap.servers": settings.bootstrap_servers, "log_level": 4}
-    )
+    admin = AdminClient(client_config(settings, {"log_level": 4}))
     request = ConsumerGroupTopicPartitions(
         group, [TopicPartition(topic, p, starts[(topic, p)]) for topic, p in never]
     )
-    futures = admin.alter_consumer_group_offsets([request], request_timeout=TIMEOUT)
-    try:
+
+    def alter(timeout: float) -> None:
+        futures = admin.alter_consumer_group_offsets([request], request_timeout=timeout)
         futures[group].result()
-    except Exception as exc:  # e.g. the group has members: they committed already
+
+    try:
+        retrying(settings, f"cannot commit log starts of group {group!r}", alter)
+    except (KafkaException, KafkaUnavailable) as exc:
+        # e.g. the group has members: they committed already
         logger.warning(
             "cannot commit log starts group=%s partitions=%d error=%s",
             group,
@@ -252,5 +293,5 @@ def log_starts(
 ) -> dict[tuple[str, int], int]:
     """The first offset still in the log of each partition."""
     with _offsets_consumer(settings) as consumer:
-        marks = _watermarks(consumer, partitions)
+        marks = _watermarks(settings, consumer, partitions)
     return {key: low for key, (low, _high) in zip(partitions, marks, strict=True)}
