@@ -54,6 +54,8 @@ def process(
     """Run a processor worker: derive sanction state and deadlines from the ledger."""
     from processors.checks import StartupError
     from processors.worker import WorkerOptions, run
+    from projections.cli import unavailable
+    from shixin.broker import KafkaUnavailable
 
     settings = get_settings()
     options = WorkerOptions(
@@ -69,6 +71,8 @@ def process(
     except StartupError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
+    except KafkaUnavailable as exc:
+        raise unavailable(str(exc)) from exc
     raise typer.Exit(code)
 
 
@@ -84,6 +88,8 @@ def tick(
 ) -> None:
     """Write one clock tick into every partition of the clock topic."""
     from processors.clock import ClockError, parse_instant, publish_ticks
+    from projections.cli import unavailable
+    from shixin.broker import KafkaUnavailable
 
     try:
         instant = parse_instant(at)
@@ -91,4 +97,6 @@ def tick(
     except ClockError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
+    except KafkaUnavailable as exc:
+        raise unavailable(str(exc)) from exc
     typer.echo(f"ticked {instant.isoformat()} into {count} partitions")

@@ -93,19 +93,29 @@ def tick_messages(instant: datetime, partitions: int) -> list[tuple[int, bytes, 
     ]
 
 
-def publish_ticks(settings: Settings, instant: datetime, timeout: float = 30.0) -> int:
+def publish_ticks(
+    settings: Settings, instant: datetime, timeout: float | None = None
+) -> int:
     """Write the ticks of `instant` into every partition of the clock topic.
 
-    Returns the number of partitions ticked; raises ClockError if the broker does not
-    acknowledge every tick within `timeout` seconds.
+    Returns the number of partitions ticked; raises ClockError if the clock topic
+    does not exist, KafkaUnavailable if the broker does not answer or does not
+    acknowledge every tick within `timeout` seconds (RETRY_SECONDS).
     """
     from confluent_kafka import Producer
 
+    from shixin import broker
+
+    wait = broker.RETRY_SECONDS if timeout is None else timeout
     topic = Topics.for_settings(settings).clock
-    producer = Producer(
-        {"bootstrap.servers": settings.bootstrap_servers, "enable.idempotence": True}
+    producer = Producer(broker.client_config(settings, {"enable.idempotence": True}))
+    doing = f"cannot tick {_utc_iso(instant)}"
+    metadata = broker.topic_metadata(
+        settings,
+        producer,
+        doing,
+        [topic],
     )
-    metadata = producer.list_topics(topic, timeout=timeout)
     found = metadata.topics.get(topic)
     if found is None or found.error is not None or not found.partitions:
         raise ClockError(f"cannot tick: clock topic {topic!r} does not exist")
@@ -121,11 +131,12 @@ def publish_ticks(settings: Settings, instant: datetime, timeout: float = 30.0) 
         producer.produce(
             topic, value, key, partition=partition, on_delivery=on_delivery
         )
-    left = producer.flush(timeout)
+    left = producer.flush(wait)
     if left or failures:
-        raise ClockError(
-            f"ticks of {_utc_iso(instant)} to {topic!r}: {left} not delivered, "
-            f"errors {failures}"
+        raise broker.KafkaUnavailable(
+            f"{doing}: {left} of {len(messages)} ticks to {topic!r} not acknowledged "
+            f"by Kafka at {settings.bootstrap_servers} after {wait:g}s, errors "
+            f"{failures} ({broker.hint(settings)})"
         )
     logger.info(
         "ticked topic=%s instant=%s partitions=%d",

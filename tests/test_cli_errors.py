@@ -585,3 +585,51 @@ def test_audit_missed_takes_the_court_codes_the_publisher_takes(
     assert result.exit_code == (EXIT_UNAVAILABLE if published else EXIT_USAGE), (
         result.output
     )
+
+
+# 6. Kafka down: one line naming the broker, exit 4
+
+KAFKA_DOWN = "127.0.0.1:1"  # nothing listens there
+
+
+@pytest.fixture
+def kafka_down(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Kafka at a closed port, and a request budget of 1 s instead of 30 s."""
+    import shixin.broker
+
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", KAFKA_DOWN)
+    monkeypatch.setattr(shixin.broker, "RETRY_SECONDS", 1.0)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["topics", "ensure"],
+        ["clock", "tick", "--at", "2024-05-01T00:00:00+08:00"],
+        ["process", "--until-caught-up", "--no-timekeeper"],
+    ],
+)
+def test_kafka_down_is_one_line_naming_the_broker_and_exit_4(
+    kafka_down: None, args: list[str]
+) -> None:
+    result = run(*args)
+    assert result.exit_code == EXIT_UNAVAILABLE, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: cannot ")
+    assert f"Kafka unreachable at {KAFKA_DOWN}: " in lines[0]
+    assert "check KAFKA_BOOTSTRAP_SERVERS" in lines[0]
+
+
+def test_the_embedded_broker_down_says_to_start_the_stack(
+    kafka_down: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS")
+    monkeypatch.setenv("KAFKA_PORT", "1")
+    result = run("topics", "ensure")
+    assert result.exit_code == EXIT_UNAVAILABLE, result.output
+    assert "Kafka unreachable at 127.0.0.1:1: " in result.stderr
+    assert "`shixin stack up`" in result.stderr

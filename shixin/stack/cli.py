@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from shixin.broker import KafkaUnavailable
 from shixin.settings import Settings
 from shixin.stack import manager
 from shixin.stack.errors import StackError
@@ -34,7 +35,7 @@ def up() -> None:
     began = time.monotonic()
     try:
         manager.up(settings)
-    except StackError as exc:
+    except (StackError, KafkaUnavailable) as exc:
         console.print(
             f"[red]stack up failed:[/red] {exc}", markup=True, highlight=False
         )
@@ -82,10 +83,17 @@ def _print_status(settings: Settings) -> list[manager.ServiceStatus]:
 
 @topics_app.command("ensure")
 def ensure() -> None:
-    """Create every topic of TOPIC_PREFIX that is missing."""
+    """Create every topic of TOPIC_PREFIX that is missing.
+
+    Exit status: 0 done, 1 a topic cannot be created or has another partition
+    count, 4 Kafka unreachable."""
+    from projections.cli import unavailable
+
     settings = _settings()
     try:
         created = ensure_topics(settings)
+    except KafkaUnavailable as exc:
+        raise unavailable(str(exc)) from exc
     except StackError as exc:
         console.print(f"[red]topics ensure failed:[/red] {exc}", highlight=False)
         raise typer.Exit(1) from exc

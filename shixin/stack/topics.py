@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
+from shixin.broker import client_config, topic_metadata
 from shixin.settings import Settings
 from shixin.stack.errors import StackError
 from shixin.topics import Topics
@@ -49,7 +50,7 @@ def topic_configs(topics: Topics) -> dict[str, Mapping[str, str]]:
 def _admin(settings: Settings) -> Any:
     from confluent_kafka.admin import AdminClient
 
-    return AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+    return AdminClient(client_config(settings))
 
 
 def ensure_topics(settings: Settings, topics: Iterable[str] | None = None) -> list[str]:
@@ -58,6 +59,7 @@ def ensure_topics(settings: Settings, topics: Iterable[str] | None = None) -> li
     `topics` limits the work to some names of `Topics.for_settings(settings)`.
     An existing topic with the expected partition count is left as it is (its
     configuration is not altered); one with another count raises TopicMismatchError.
+    A broker that does not answer raises `shixin.broker.KafkaUnavailable`.
     """
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import NewTopic
@@ -74,7 +76,8 @@ def ensure_topics(settings: Settings, topics: Iterable[str] | None = None) -> li
         configs = {name: configs[name] for name in wanted}
 
     admin = _admin(settings)
-    metadata = admin.list_topics(timeout=TIMEOUT)
+    doing = f"cannot ensure the topics of prefix '{settings.topic_prefix}'"
+    metadata = topic_metadata(settings, admin, doing, configs)
     expected = settings.topic_partitions
     replication = min(3, len(metadata.brokers)) or 1
 
@@ -120,17 +123,21 @@ def ensure_topics(settings: Settings, topics: Iterable[str] | None = None) -> li
             expected,
             replication,
         )
-    _wait_visible(admin, created, expected)
+    _wait_visible(settings, admin, created, expected)
     return created
 
 
-def _wait_visible(admin: Any, names: list[str], partitions: int) -> None:
+def _wait_visible(
+    settings: Settings, admin: Any, names: list[str], partitions: int
+) -> None:
     """Wait until the broker's metadata shows every topic with a leader per partition,
     so a producer or a config request right after `ensure_topics` finds them."""
     deadline = time.monotonic() + TIMEOUT
     pending = set(names)
     while pending:
-        metadata = admin.list_topics(timeout=TIMEOUT)
+        metadata = topic_metadata(
+            settings, admin, f"cannot see the new topics {sorted(pending)}"
+        )
         for name in list(pending):
             found = metadata.topics.get(name)
             if (
@@ -168,5 +175,7 @@ def delete_topics(settings: Settings, names: Iterable[str]) -> None:
 
 def prefixed_topics(settings: Settings, prefix: str) -> list[str]:
     """Every existing topic whose name starts with `prefix`."""
-    metadata = _admin(settings).list_topics(timeout=TIMEOUT)
+    metadata = topic_metadata(
+        settings, _admin(settings), f"cannot list the topics of prefix {prefix!r}"
+    )
     return sorted(name for name in metadata.topics if name.startswith(prefix))
