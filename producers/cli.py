@@ -194,13 +194,25 @@ def generate(
         typer.Option("--out", help="Directory for listings.jsonl, lifecycles.jsonl."),
     ] = Path("."),
 ) -> None:
-    """Write a realistic, deterministic workload in the formats of data/."""
+    """Write a realistic, deterministic workload in the formats of data/.
+
+    Exit status: 0 written, 2 the --out directory cannot be created or written."""
     import time
 
     from producers.generate import generate_files
 
     started = time.perf_counter()
-    counts = generate_files(out, listings=listings, seed=seed)
+    try:
+        counts = generate_files(out, listings=listings, seed=seed)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        where = f" ({exc.filename})" if exc.filename else ""
+        typer.echo(
+            f"error: cannot write the workload to --out {str(out)!r}: "
+            f"{reason.lower()}{where}",
+            err=True,
+        )
+        raise typer.Exit(2) from exc
     seconds = time.perf_counter() - started
     typer.echo(
         f"wrote {counts.listings} listings, {counts.lifecycles} lifecycles,"

@@ -27,7 +27,7 @@ from projections.cli import (
 from projections.migrate import migrate
 from projections.store import apply_batch
 from shixin.cli import app
-from shixin.settings import get_settings
+from shixin.settings import REPO_ROOT, get_settings
 
 PERSON = "35020519710324517X"  # a valid resident ID (GB 11643 check digit)
 USCC = "91350211MA3H4AUT51"
@@ -587,7 +587,7 @@ def test_audit_missed_takes_the_court_codes_the_publisher_takes(
     )
 
 
-# 6. Kafka down: one line naming the broker, exit 4
+# 6. Kafka down: one line naming the broker, exit 4; a bad --out is a usage error
 
 KAFKA_DOWN = "127.0.0.1:1"  # nothing listens there
 
@@ -633,3 +633,16 @@ def test_the_embedded_broker_down_says_to_start_the_stack(
     assert result.exit_code == EXIT_UNAVAILABLE, result.output
     assert "Kafka unreachable at 127.0.0.1:1: " in result.stderr
     assert "`shixin stack up`" in result.stderr
+
+
+@pytest.mark.parametrize("out", ["/proc/nope", "data/listings.jsonl/sub"])
+def test_generate_into_a_directory_that_cannot_be_made_is_a_usage_error(
+    out: str,
+) -> None:
+    result = run("generate", "--listings", "5", "--out", str(REPO_ROOT / out))
+    assert result.exit_code == EXIT_USAGE, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(
+        f"error: cannot write the workload to --out '{REPO_ROOT / out}'"
+    )
