@@ -38,6 +38,7 @@ def publish(
     2 a delivery failure or an interruption (Ctrl-C, SIGTERM).
     """
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -54,6 +55,7 @@ def publish(
         exit_code,
         publish_files,
     )
+    from producers.publisher import DeliveryError
     from shixin.settings import get_settings
 
     settings = get_settings()
@@ -103,6 +105,9 @@ def publish(
     except Interrupted:
         console.print("[red]aborted: queued messages dropped, delivery unknown[/red]")
         raise typer.Exit(EXIT_DELIVERY) from None
+    except DeliveryError as exc:
+        console.print(f"[red]error: {escape(str(exc))}[/red]", highlight=False)
+        raise typer.Exit(EXIT_DELIVERY) from exc
 
     _print_summary(console, reports, dry_run=dry_run, all_or_nothing=all_or_nothing)
     raise typer.Exit(exit_code(reports))
@@ -147,7 +152,7 @@ def _print_summary(
         )
     for r in reports:
         if r.delivery_error:
-            status = f"[red]delivery failed: {r.delivery_error}[/red]"
+            status = "[red]delivery failed (see below)[/red]"
         elif r.file_error:
             status = "[red]unreadable (see below)[/red]"
         elif r.interrupted:
@@ -169,6 +174,12 @@ def _print_summary(
         )
     Console().print(table)
     for r in reports:
+        if r.delivery_error:
+            console.print(
+                f"[red]{escape(str(r.path))}: delivery failed: "
+                f"{escape(r.delivery_error)}[/red]",
+                highlight=False,
+            )
         if r.file_error:
             console.print(f"[red]{escape(r.file_error)}[/red]", highlight=False)
     for r in reports:

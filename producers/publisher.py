@@ -48,6 +48,7 @@ BASE_CONFIG["message.max.bytes"] = MESSAGE_MAX_BYTES
 RECORD_OVERHEAD_BYTES = 64
 HEADER_OVERHEAD_BYTES = 10
 FLUSH_TIMEOUT = 60.0
+INIT_TIMEOUT = 30.0  # transactions' start: the broker must answer within it
 
 # The event_type header of each event type, encoded once.
 _TYPE_HEADERS: dict[str, tuple[str, bytes]] = {}
@@ -79,8 +80,12 @@ def producer_config(
     settings: Settings, overrides: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """The confluent-kafka configuration every ledger producer starts from."""
+    from shixin.broker import CLIENT_LOG
+
     config = dict(BASE_CONFIG)
     config["bootstrap.servers"] = settings.bootstrap_servers
+    # librdkafka's lines through Python logging, a refused connection at debug
+    config["logger"] = CLIENT_LOG
     if overrides:
         config.update(overrides)
     return config
@@ -192,7 +197,16 @@ class Publisher:
         self.max_message_bytes = int(full_config["message.max.bytes"])
         self._producer = Producer(full_config)
         if transactional_id:
-            self._producer.init_transactions(30.0)
+            try:
+                self._producer.init_transactions(INIT_TIMEOUT)
+            except KafkaException as exc:
+                from shixin.broker import hint
+
+                raise DeliveryError(
+                    f"transactions of {transactional_id!r} cannot start: Kafka at"
+                    f" {self.settings.bootstrap_servers}: {exc.args[0].str()}"
+                    f" ({hint(self.settings)})"
+                ) from exc
             logger.debug(
                 "transactions initialised transactional_id=%s", transactional_id
             )
@@ -258,18 +272,25 @@ class Publisher:
 
     # -- ending
 
-    def flush(self, timeout: float = FLUSH_TIMEOUT) -> DeliveryStats:
-        """Wait for every report; raise `DeliveryError` if one is missing or failed."""
-        remaining = self._producer.flush(timeout)
+    def flush(self, timeout: float | None = None) -> DeliveryStats:
+        """Wait for every report, `timeout` seconds at most (FLUSH_TIMEOUT); raise
+        `DeliveryError` if one is missing or failed."""
+        from shixin.broker import hint
+
+        wait = FLUSH_TIMEOUT if timeout is None else timeout
+        remaining = self._producer.flush(wait)
         if remaining:
             raise DeliveryError(
-                f"{remaining} messages still unacknowledged after {timeout:g}s"
-                f" (produced={self.stats.produced} delivered={self.stats.delivered})"
+                f"{remaining} messages still unacknowledged after {wait:g}s by Kafka"
+                f" at {self.settings.bootstrap_servers}"
+                f" (produced={self.stats.produced} delivered={self.stats.delivered};"
+                f" {hint(self.settings)})"
             )
         if self.stats.failed:
             raise DeliveryError(
                 f"{self.stats.failed} of {self.stats.produced} messages failed;"
                 f" first error: {self.stats.first_error}"
+                f" (Kafka at {self.settings.bootstrap_servers})"
             )
         return self.stats
 
@@ -285,19 +306,22 @@ class Publisher:
     def begin(self) -> None:
         self._producer.begin_transaction()
 
-    def commit(self, timeout: float = FLUSH_TIMEOUT) -> None:
+    def commit(self, timeout: float | None = None) -> None:
         """Flush and commit; raise `DeliveryError` if the transaction did not commit."""
-        self.flush(timeout)
+        wait = FLUSH_TIMEOUT if timeout is None else timeout
+        self.flush(wait)
         try:
-            self._producer.commit_transaction(timeout)
+            self._producer.commit_transaction(wait)
         except KafkaException as exc:
             raise DeliveryError(
                 f"transaction {self.transactional_id!r} not committed: {exc}"
             ) from exc
 
-    def abort(self, timeout: float = FLUSH_TIMEOUT) -> None:
+    def abort(self, timeout: float | None = None) -> None:
         try:
-            self._producer.abort_transaction(timeout)
+            self._producer.abort_transaction(
+                FLUSH_TIMEOUT if timeout is None else timeout
+            )
         except KafkaException as exc:
             raise DeliveryError(
                 f"transaction {self.transactional_id!r} not aborted: {exc}"

@@ -594,11 +594,14 @@ KAFKA_DOWN = "127.0.0.1:1"  # nothing listens there
 
 @pytest.fixture
 def kafka_down(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Kafka at a closed port, and a request budget of 1 s instead of 30 s."""
+    """Kafka at a closed port, and waits of 1 s instead of 30 or 60 s."""
+    import producers.publisher
     import shixin.broker
 
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", KAFKA_DOWN)
     monkeypatch.setattr(shixin.broker, "RETRY_SECONDS", 1.0)
+    monkeypatch.setattr(producers.publisher, "FLUSH_TIMEOUT", 1.0)
+    monkeypatch.setattr(producers.publisher, "INIT_TIMEOUT", 1.0)
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
@@ -633,6 +636,28 @@ def test_the_embedded_broker_down_says_to_start_the_stack(
     assert result.exit_code == EXIT_UNAVAILABLE, result.output
     assert "Kafka unreachable at 127.0.0.1:1: " in result.stderr
     assert "`shixin stack up`" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ([], f"300 messages still unacknowledged after 1s by Kafka at {KAFKA_DOWN}"),
+        (["--all-or-nothing"], f"cannot start: Kafka at {KAFKA_DOWN}: "),
+    ],
+)
+def test_publishing_to_kafka_down_names_the_broker(
+    kafka_down: None, monkeypatch: pytest.MonkeyPatch, options: list[str], named: str
+) -> None:
+    import producers.cli
+
+    # in process: pytest keeps its own Ctrl-C handler
+    monkeypatch.setattr(producers.cli, "_install_signal_handlers", lambda stop: None)
+    data = str(REPO_ROOT / "data" / "listings.jsonl")
+    result = run("publish", *options, data)
+    assert result.exit_code == 2, result.output  # EXIT_DELIVERY
+    text = " ".join(result.output.replace("│", " ").split())
+    assert named in text, text
+    assert "check KAFKA_BOOTSTRAP_SERVERS" in text, text
 
 
 @pytest.mark.parametrize("out", ["/proc/nope", "data/listings.jsonl/sub"])
