@@ -114,6 +114,8 @@ class ProcessorWorker:
         # where each assigned input partition stood at assignment (committed offset,
         # else the log start): nothing before it can still arrive
         self._floor: dict[tuple[str, int], int] = {}
+        # set once `_floor` holds the current assignment's floors (`on_assigned`)
+        self._floors_read = asyncio.Event()
         self._received: dict[tuple[str, int], int] = {}  # next offset not yet seen
         # partition -> (offset sought back to, highest offset dropped since)
         self._seeks: dict[tuple[str, int], tuple[int, int]] = {}
@@ -208,17 +210,19 @@ class ProcessorWorker:
                     await self._release(record.partition)
 
         async def on_assigned(sender: Any, assigned: set[TP], **kwargs: Any) -> None:
+            self._floors_read.clear()
             self.processor.forget_partitions()
             self._recovered_logged = False
             self._confirmed.clear()
             await self._read_floors(assigned)
-            self._seek_floors_after_recovery()
+            self._floors_read.set()
             numbers = sorted(
                 {tp.partition for tp in assigned if tp.topic == clock_topic}
             )
             logger.info("assigned partitions=%s", ",".join(map(str, numbers)))
 
         async def on_revoked(sender: Any, revoked: set[TP], **kwargs: Any) -> None:
+            self._floors_read.clear()
             self.processor.forget_partitions()
             for tp in revoked:
                 self.positions.pop((tp.topic, tp.partition), None)
@@ -441,6 +445,13 @@ class ProcessorWorker:
         After faust's seek, every assigned input partition whose committed offset
         is 0 or none is sought to its floor (its committed offset, else its log
         start).
+
+        Installed before the worker starts, and the seek waits until `on_assigned`
+        has read the floors of the current assignment: faust runs table recovery
+        concurrently with the `on_partitions_assigned` receivers, and a short
+        recovery reaches this seek first. Without the floors, a partition whose
+        only records faust dropped (one tick into a clock committed at 0) would
+        never be consumed again.
         """
         consumer = cast(Any, self.app.consumer)
         if getattr(consumer, "_shixin_seeks_floors", False):
@@ -449,6 +460,7 @@ class ProcessorWorker:
         ledger = set(self.topics.ledger)
 
         async def seek_then_floors() -> None:
+            await self._floors_read.wait()
             await perform_seek()
             committed = self._committed()
             floors = {
@@ -617,6 +629,9 @@ class ProcessorWorker:
             redirect_stdouts=False,
         )
         _quiet_libraries(self.options.loglevel)
+        # before faust starts: the first assignment's recovery may seek before the
+        # floors are read (see the method)
+        self._seek_floors_after_recovery()
         try:
             worker.execute_from_commandline()
         except SystemExit as exc:
