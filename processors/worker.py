@@ -36,6 +36,7 @@ import enum
 import logging
 import os
 import signal
+import time
 import weakref
 from collections import defaultdict, deque
 from dataclasses import dataclass
@@ -65,6 +66,9 @@ from shixin.topics import Topics
 logger = logging.getLogger(__name__)
 
 CAUGHT_UP_POLL = 0.2  # seconds between two looks at the positions
+# --until-caught-up: seconds behind the ends without receiving, processing or
+# committing anything before the worker stops and says where it stands
+STALL_TIMEOUT = 60.0
 
 
 class Admission(enum.Enum):
@@ -122,6 +126,8 @@ class ProcessorWorker:
         # partition -> (clock highwater, highwaters of the other ledger topics) read
         # in that order: valid for every tick below that clock highwater
         self._confirmed: dict[int, tuple[int, dict[TP, int]]] = {}
+        # (received, processed and committed offsets, when they last changed)
+        self._progress: tuple[Any, float] | None = None
         self._stream: Any = None
         self.app = self._build_app()
 
@@ -544,11 +550,16 @@ class ProcessorWorker:
 
     async def _watch(self) -> None:
         if not self._recovered():
+            self._progress = None  # a rebalance is no stall
             return
         if not self.options.until_caught_up or self.caught_up:
             return
         assigned = self._assigned_inputs()
-        if not assigned or self._behind(assigned):
+        if not assigned:
+            return
+        behind = self._behind(assigned)
+        if behind:
+            self._check_stalled(assigned, behind)
             return
 
         # processed up to the ends: flush the derived events, then commit, then
@@ -563,6 +574,7 @@ class ProcessorWorker:
         ]
         if uncommitted:
             logger.debug("caught up; commit pending partitions=%d", len(uncommitted))
+            self._check_stalled(assigned, uncommitted)
             return
 
         self.caught_up = True
@@ -572,6 +584,49 @@ class ProcessorWorker:
             len(assigned),
             self.metrics.processed,
         )
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    def _check_stalled(self, assigned: set[TP], behind: list[TP]) -> None:
+        """Stop a worker that is not caught up and has not moved for
+        `STALL_TIMEOUT` seconds, naming the partitions it waits for.
+
+        Moving is receiving, processing or committing a record of an assigned
+        input partition; a worker behind its ends that does none of them for
+        that long waits for records that no longer come to it."""
+        committed = self._committed()
+        state = (
+            dict(self._received),
+            dict(self.positions),
+            {tp: committed.get(tp) for tp in assigned},
+        )
+        now = time.monotonic()
+        if self._progress is None or self._progress[0] != state:
+            self._progress = (state, now)
+            return
+        if now - self._progress[1] < STALL_TIMEOUT or self.exit_code:
+            return
+
+        waiting = " ".join(
+            f"{tp.topic}/{tp.partition}:position={self._position(tp)}"
+            f",end={self.ends.get((tp.topic, tp.partition), 0)}"
+            f",highwater={self._highwater(tp)}"
+            f",committed={committed.get(tp) or 0}"
+            + (
+                f",held_ticks={len(self._pending[tp.partition])}"
+                if tp.topic == self.topics.clock and self._pending.get(tp.partition)
+                else ""
+            )
+            for tp in sorted(behind)
+        )
+        logger.error(
+            "not caught up: nothing received, processed or committed for %ds while "
+            "behind partitions=%d %s; stopping",
+            STALL_TIMEOUT,
+            len(behind),
+            waiting,
+        )
+        self._report()
+        self.exit_code = 1
         os.kill(os.getpid(), signal.SIGTERM)
 
     def lag(self) -> dict[str, int]:
