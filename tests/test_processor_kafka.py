@@ -386,3 +386,52 @@ def test_second_run_with_only_a_backlog_of_ticks_catches_up(
     metrics = json.loads((tmp_path / "second.json").read_text())
     assert metrics["ticks"] == len(instants) * settings.topic_partitions
     assert metrics["lag"] and not any(metrics["lag"].values())
+
+
+TICK_AFTER_A_RUN_ROUNDS = 3  # fresh ledgers: whether faust drops the tick is timing
+
+
+def test_tick_published_after_a_run_is_processed_once_and_committed(
+    stack: Settings, tmp_path: Path
+) -> None:
+    """A tester's order: publish, process, one tick, process again.
+
+    The first run commits the still empty clock partitions at offset 0; the tick
+    is then the only record of each clock partition, so a tick faust drops during
+    the second run's table recovery comes again only if the worker seeks it back.
+    Each round is a fresh ledger; a worker that stalls stops with its reason
+    (or is killed after WORKER_TIMEOUT) and fails the test."""
+    import uuid
+
+    from processors.checks import committed_offsets
+    from processors.worker import WorkerOptions, app_id
+    from shixin.stack.topics import delete_topics, ensure_topics, prefixed_topics
+    from shixin.topics import Topics
+
+    listings = tmp_path / "listings.jsonl"
+    shutil.copy(REPO / "data" / "listings.jsonl", listings)
+    for round_ in range(TICK_AFTER_A_RUN_ROUNDS):
+        prefix = f"t-{uuid.uuid4().hex[:8]}"
+        settings = stack.model_copy(update={"topic_prefix": prefix})
+        ensure_topics(settings)
+        try:
+            published = _shixin(settings, "publish", str(listings), cwd=tmp_path)
+            assert published.returncode == 0, published.stderr[-3000:]
+            first = f"first-{round_}"
+            _wait_exit(_start_worker(settings, tmp_path, first), tmp_path, first)
+            ticked = _shixin(settings, "clock", "tick", "--at", TICK_AT, cwd=tmp_path)
+            assert ticked.returncode == 0, ticked.stderr[-3000:]
+
+            second = f"second-{round_}"
+            _wait_exit(_start_worker(settings, tmp_path, second), tmp_path, second)
+
+            metrics = json.loads((tmp_path / f"{second}.json").read_text())
+            assert metrics["ticks"] == settings.topic_partitions
+            assert metrics["lag"] and not any(metrics["lag"].values())
+            clock = Topics.for_settings(settings).clock
+            group = app_id(settings, WorkerOptions())
+            partitions = [(clock, p) for p in range(settings.topic_partitions)]
+            committed = committed_offsets(settings, group, partitions)
+            assert committed == dict.fromkeys(partitions, 1)
+        finally:
+            delete_topics(settings, prefixed_topics(settings, f"{prefix}."))
