@@ -67,7 +67,8 @@ logger = logging.getLogger(__name__)
 
 CAUGHT_UP_POLL = 0.2  # seconds between two looks at the positions
 # --until-caught-up: seconds behind the ends without receiving, processing or
-# committing anything before the worker stops and says where it stands
+# committing anything before the worker stops and says where it stands (the
+# help of `shixin process --until-caught-up` gives it too)
 STALL_TIMEOUT = 60.0
 
 
