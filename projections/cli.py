@@ -148,7 +148,7 @@ def database_errors(
 
 @db_app.command("migrate")
 def migrate(schema: SchemaOpt = "ledger") -> None:
-    """Create or upgrade the query tables in SCHEMA."""
+    """Create or upgrade the query tables in the schema --schema names."""
     from projections.migrate import MigrationError, analyze
     from projections.migrate import migrate as run_migrations
 

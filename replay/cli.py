@@ -364,7 +364,12 @@ def enforce_command(
     value, day, code = _subject(subject), _day(on, "--on"), _agency(agency)
     with _connect(schema, built=True) as conn:
         rows = had_to_enforce(conn, schema, value, day, code)
-    _show(f"measures in force against the subject on {on}", rows, as_json)
+    _show(
+        f"measures recorded against the subject as of the end of {on} "
+        "(must_enforce: whether each was to be enforced)",
+        rows,
+        as_json,
+    )
 
 
 @audit_app.command("missed")

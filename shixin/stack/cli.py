@@ -54,7 +54,9 @@ def down() -> None:
 
 @app.command("status")
 def status() -> None:
-    """Show what runs where (pid, port, version) and whether we started it."""
+    """Show what runs where (pid, port, version) and whether we started it.
+
+    Exit status 0: every service is up; 3: one or more is down."""
     settings = _settings()
     rows = _print_status(settings)
     if not all(row.running for row in rows):
