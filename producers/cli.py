@@ -161,6 +161,8 @@ def _print_summary(
             status = "[yellow]nothing published (rejects)[/yellow]"
         elif r.rejected:
             status = f"[yellow]rejects in {r.rejects_file}[/yellow]"
+        elif r.records == 0:
+            status = "[yellow]empty file[/yellow]"
         else:
             status = "ok"
         table.add_row(

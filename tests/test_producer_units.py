@@ -651,3 +651,17 @@ def test_a_repeated_lifecycle_is_counted_and_a_contradicting_one_rejected(
     assert row["line"] == "4" and row["record_id"] == changed["lifecycle_id"]
     assert row["value"] == changed["events"][1]["event_id"]
     assert "published from line 1 with other content" in row["reason"]
+
+
+def test_an_empty_file_is_said_to_be_empty(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from shixin.cli import app
+
+    path = tmp_path / "empty.jsonl"
+    path.write_text("\n\n", "utf-8")
+    result = CliRunner().invoke(
+        app, ["publish", "--dry-run", str(path)], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    assert "empty file" in result.stdout and " ok " not in result.stdout
