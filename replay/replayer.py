@@ -151,22 +151,66 @@ def read_offsets_file(path: str) -> Offsets:
     return offsets
 
 
+# What a replay makes in its schema: the query tables (`projections/migrations`),
+# their migration record, and its own checkpoint tables.
+_REPLAY_TABLES = frozenset(
+    {
+        "events", "listings", "sanctions", "obligations", "violations",
+        "listings_history", "sanctions_history", "obligations_history",
+        "violations_history", "projector_offsets", "projector_rejects",
+        "schema_migrations", "replay_checkpoint", "replay_state",
+    }
+)  # fmt: skip
+_REPLAY_VIEWS = frozenset({"public_listings", "accountability"})
+
+# Every object of a schema that no table owns: its tables, views, standalone
+# sequences, functions and types (a table's own row and array types, indexes and
+# owned sequences are the table's).
+_SCHEMA_OBJECTS = """
+SELECT c.relname, c.relkind::text FROM pg_class c
+WHERE c.relnamespace = %(ns)s::regnamespace
+  AND (c.relkind IN ('r', 'p', 'v', 'm', 'f')
+       OR (c.relkind = 'S' AND NOT EXISTS (
+             SELECT 1 FROM pg_depend d WHERE d.objid = c.oid
+             AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i'))))
+UNION ALL
+SELECT p.proname, 'function' FROM pg_proc p WHERE p.pronamespace = %(ns)s::regnamespace
+UNION ALL
+SELECT t.typname, 'type' FROM pg_type t
+WHERE t.typnamespace = %(ns)s::regnamespace AND t.typrelid = 0 AND t.typelem = 0
+"""
+
+
 def _refuse_foreign_schema(conn: psycopg.Connection[Any], schema: str) -> None:
     """A replay writes (and `--fresh` drops) only a schema that does not exist yet,
-    holds no tables, or was made by a replay (it has `replay_checkpoint`): never
-    the tables a projector or anyone else built."""
-    tables = {
-        name
-        for (name,) in conn.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
-            (schema,),
+    is empty, or holds what a replay makes and nothing else: never the tables a
+    projector built (they lack the replay's checkpoint), nor anything a person
+    added beside a replay's tables."""
+    exists = conn.execute(
+        "SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)
+    ).fetchone()
+    if exists is None:
+        return
+    found = conn.execute(
+        _SCHEMA_OBJECTS, {"ns": sql.Identifier(schema).as_string(conn)}
+    ).fetchall()
+    if not found:
+        return
+    names = {name for name, _ in found}
+    foreign = sorted(
+        f"{name} ({kind})"
+        for name, kind in found
+        if not (
+            (kind in ("r", "p") and name in _REPLAY_TABLES)
+            or (kind == "v" and name in _REPLAY_VIEWS)
         )
-    }
-    if tables and "replay_checkpoint" not in tables:
+    )
+    if foreign or "replay_checkpoint" not in names or "schema_migrations" not in names:
+        shown = ", ".join(foreign[:5]) if foreign else ", ".join(sorted(names)[:5])
         raise ReplayError(
-            f"refusing to replay into schema {schema!r}: it holds {len(tables)} tables"
-            " that no replay made (a projector's, or another application's); replay"
-            " into a new schema name"
+            f"refusing to replay into schema {schema!r}: it holds objects no replay"
+            f" made ({shown}{', ...' if len(foreign) > 5 else ''}); replay into a new"
+            " schema name"
         )
 
 

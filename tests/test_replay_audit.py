@@ -107,18 +107,36 @@ def test_a_replay_of_the_live_log_has_the_live_tables_digests(live: Any) -> None
 
 
 def test_a_replay_never_writes_into_or_drops_a_projected_schema(live: Any) -> None:
-    settings, schema, _ = live
+    settings, schema, scratch = live
     with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
         before = digest_schema(conn, schema).sha256
 
     for fresh in (True, False):
-        with pytest.raises(ReplayError, match="that no replay made"):
+        with pytest.raises(ReplayError, match="no replay made"):
             replay(settings, schema, fresh=fresh)
     with pytest.raises(ReplayError, match="scratch schema of its own"):
         replay(settings.model_copy(update={"ledger_schema": "mine"}), "mine")
 
     with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
         assert digest_schema(conn, schema).sha256 == before
+
+    # a replay's own schema, once someone added a table or a sequence beside its
+    # tables, or a schema holding only a sequence, is not dropped either
+    rebuilt, only_sequence = f"{schema}_replay", f"{schema}_seq"
+    scratch.extend([rebuilt, only_sequence])
+    replay(settings, rebuilt, fresh=True)
+    replay(settings, rebuilt, fresh=True)  # its own: rebuilt again
+    with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE TABLE "{rebuilt}".auditor_notes (note text)')
+        conn.execute(f'CREATE SCHEMA "{only_sequence}"')
+        conn.execute(f'CREATE SEQUENCE "{only_sequence}".s')
+    with pytest.raises(ReplayError, match=r"auditor_notes \(r\)"):
+        replay(settings, rebuilt, fresh=True)
+    with pytest.raises(ReplayError, match=r"s \(S\)"):
+        replay(settings, only_sequence, fresh=True)
+    with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
+        conn.execute(f'SELECT count(*) FROM "{rebuilt}".auditor_notes')
+        conn.execute(f"SELECT nextval('\"{only_sequence}\".s')")
 
 
 def test_replays_under_different_time_zones_give_identical_raw_digests(
