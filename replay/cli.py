@@ -53,16 +53,31 @@ def _instant(value: str | None, option: str) -> datetime | None:
             f"{value!r} has no time zone: give an offset such as +08:00 or Z",
             param_hint=option,
         )
+    _in_ledger_years(instant.replace(tzinfo=None).date(), value, option)
     return instant
 
 
 def _day(value: str, option: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError as exc:
         raise typer.BadParameter(
             f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option
         ) from exc
+    _in_ledger_years(day, value, option)
+    return day
+
+
+def _in_ledger_years(day: date, value: str, option: str) -> None:
+    """The years the contract accepts acts in (`contract.inputs`): outside them no
+    act can be, and the day's end would not be countable (9999-12-31)."""
+    from contract.inputs import EARLIEST, LATEST
+
+    if not EARLIEST <= day < LATEST:
+        raise typer.BadParameter(
+            f"{value!r}: expected a day between {EARLIEST.year} and {LATEST.year}",
+            param_hint=option,
+        )
 
 
 def _date_range(since: str, until: str) -> tuple[date, date]:

@@ -208,6 +208,20 @@ def test_check_says_listed_when_no_measure_of_the_agency_is_recorded(
     assert rep.exit_code == EXIT_CLEAR, rep.output
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["audit", "enforce", "--subject", PERSON, "--on", "9999-12-31"],
+        ["audit", "figures", "--from", "1900-01-01", "--to", "2018-01-01"],
+        ["replay", "--into", "t_cli_years", "--until", "9999-12-31T00:00:00+08:00"],
+    ],
+)
+def test_days_outside_the_ledgers_years_are_usage_errors(command: list[str]) -> None:
+    result = run(*command)
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert "1950" in result.output and "2199" in result.output
+
+
 # 2. a schema that is not there, a database that cannot be reached
 
 
