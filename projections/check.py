@@ -306,12 +306,16 @@ def bound_as(role: str, debtor_name: str | None, org_code: str | None) -> str:
     return "bound as debtor"
 
 
+_STANDING = frozenset({"APPLIED", "RETAINED", "SUSPENDED"})
+
+
 @dataclass(frozen=True, slots=True)
 class Listed:
     """A listing in force of which the subject is the debtor, with no measure (of
-    the agency or measure asked about) recorded at all: nothing to intercept on,
-    but the subject is on the list and the agency has not recorded applying its
-    measure."""
+    the agency or measure asked about) standing on it: none recorded, or only
+    released ones (released when an earlier listing ended, not applied again on
+    the relisting). Nothing to intercept on, but the subject is on the list and the
+    agency has not recorded applying its measure."""
 
     listing_id: str
     listing_state: str
@@ -532,23 +536,30 @@ def check(
 
     active: list[Measure] = []
     stale: list[Measure] = []
-    listed: list[Listed] = []
+    # the subject's listings in force as debtor, and those with a measure asked
+    # about standing on them (applied, retained or suspended; a released one is not:
+    # released when the listing ended, it is not re-applied by a relisting)
+    in_force: dict[str, Listed] = {}
+    standing: set[str] = set()
     for r in found:
+        if (
+            r["role"] == DEBTOR
+            and r["listing_state"] in ENFORCEABLE_STATES
+            and not term_ended(r["term_expires"], today)
+        ):
+            in_force.setdefault(
+                r["listing_id"],
+                Listed(
+                    r["listing_id"],
+                    r["listing_state"],
+                    r["court_code"],
+                    r["case_number"],
+                    r["term_expires"],
+                ),
+            )
+            if r["sanction_state"] in _STANDING:
+                standing.add(r["listing_id"])
         if r["sanction_state"] is None:  # no measure asked about on this listing
-            if (
-                r["role"] == DEBTOR
-                and r["listing_state"] in ENFORCEABLE_STATES
-                and not term_ended(r["term_expires"], today)
-            ):
-                listed.append(
-                    Listed(
-                        r["listing_id"],
-                        r["listing_state"],
-                        r["court_code"],
-                        r["case_number"],
-                        r["term_expires"],
-                    )
-                )
             continue
         m = Measure(
             listing_id=r["listing_id"],
@@ -595,6 +606,7 @@ def check(
         len(stale),
         sum(1 for m in active if m.role == LEGAL_REPRESENTATIVE),
     )
+    listed = [entry for key, entry in in_force.items() if key not in standing]
     return CheckResult(
         who.value, who.kind, bool(active), active, stale, now, listed=listed
     )

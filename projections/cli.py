@@ -281,8 +281,8 @@ def check(
         for entry in result.listed:
             typer.echo(
                 f"  listed: listing={entry.listing_id} ({entry.listing_state}) is in "
-                f"force, but no measure {asked} is recorded on it: the application "
-                "of the measure is missing"
+                f"force, but no measure {asked} stands on it (none recorded, or "
+                "released): the application of the measure is missing"
             )
     if result.intercept:
         raise typer.Exit(EXIT_INTERCEPT)

@@ -191,7 +191,7 @@ def test_check_says_listed_when_no_measure_of_the_agency_is_recorded(
     assert result.exit_code == EXIT_LISTED, result.output
     assert result.stdout.startswith(f"LISTED USCC {USCC}")
     assert "listing=L-CLI (PUBLISHED) is in force" in result.stdout
-    assert "no measure of PBOC is recorded" in result.stdout
+    assert "no measure of PBOC stands on it" in result.stdout
     as_json = json.loads(
         run("check", USCC, "--agency", "pboc", "--schema", listed, "--json").stdout
     )
@@ -220,6 +220,47 @@ def test_days_outside_the_ledgers_years_are_usage_errors(command: list[str]) -> 
     result = run(*command)
     assert result.exit_code == EXIT_USAGE, result.output
     assert "1950" in result.output and "2199" in result.output
+
+
+@pytest.mark.services
+def test_check_says_listed_when_the_agencys_measure_was_released(
+    database: str, pg_schema: str
+) -> None:
+    # RAILWAY released its measure (as it must when a listing ends) while the
+    # listing is in force: nothing to intercept on, and not CLEAR either
+    acts = org_listing()
+    released = {
+        "agency": "RAILWAY", "measure_code": "RAILWAY.TRAIN_RESTRICTION",
+        "state": "RELEASED", "previous_state": "APPLIED",
+        "since": T0 + timedelta(days=9), "reason": "listing shielded/revoked",
+        "legal_basis": None, "retained_until": None, "trigger_event": "E-9",
+    }  # fmt: skip
+    acts.append(
+        (
+            LedgerEvent(
+                event_id="CLI-9",
+                event_type="SANCTION_STATE_CHANGED",
+                listing_id="L-CLI",
+                occurred_at=T0 + timedelta(days=9),
+                actor=LEDGER,
+                jurisdiction="CN-35",
+                payload=released,
+                seq=9,
+            ),
+            Position("court", 0, 9, T0 + timedelta(days=39)),
+        )
+    )
+    with psycopg.connect(database, autocommit=True) as conn:
+        migrate(conn, pg_schema)
+        with conn.transaction():
+            apply_batch(conn, pg_schema, acts)
+
+    railway = run("check", USCC, "--agency", "railway", "--schema", pg_schema)
+    assert railway.exit_code == EXIT_LISTED, railway.output
+    assert "no measure of RAILWAY stands on it" in railway.stdout
+    # FINANCE's measure still stands: an interception, as before
+    finance = run("check", USCC, "--agency", "finance", "--schema", pg_schema)
+    assert finance.exit_code == EXIT_INTERCEPT, finance.output
 
 
 # 2. a schema that is not there, a database that cannot be reached
