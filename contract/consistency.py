@@ -253,6 +253,17 @@ MUST_FOLLOW: dict[str, tuple[tuple[str, str], ...]] = {
     "EARLY_DELETION_DECIDED": (_OF_THE_LISTING,),
     "LISTING_TERM_EXPIRED": (_OF_THE_LISTING,),
     "LISTING_WITHDRAWN_FROM_PUBLICATION": (_OF_THE_LISTING,),
+    "SANCTION_APPLIED": ((DECIDED, "a measure is applied to a debtor once listed"),),
+    **{
+        kind: (("SANCTION_APPLIED", "a measure is acted on once applied"),)
+        for kind in (
+            "SANCTION_ENFORCED",
+            "SANCTION_SUSPENDED",
+            "SANCTION_RESUMED",
+            "SANCTION_RELEASED",
+            "SANCTION_RETAINED",
+        )
+    },
 }
 _FOLLOWED = frozenset(t for needs in MUST_FOLLOW.values() for t, _ in needs)
 _COURT_FIELDS = ("case_number", "to_court")

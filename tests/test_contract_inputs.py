@@ -665,6 +665,10 @@ def test_a_court_actor_named_as_another_court_of_the_directory_is_rejected() -> 
         ("LISTING_SHIELDED", "2017-10-12T09:07:00+08:00", "LISTING_DECISION_MADE"),
         # an answer before the request it answers (refers_to)
         ("CREDIT_REPAIR_DECIDED", "2017-12-12T09:26:00+08:00", "CREDIT_REPAIR_APPLIED"),
+        # a measure applied before the listing was decided (2017-10-13)
+        ("SANCTION_APPLIED", "2017-10-01T00:00:00+08:00", "LISTING_DECISION_MADE"),
+        # a measure released before any was applied (the first on 2017-10-17)
+        ("SANCTION_RELEASED", "2017-10-01T00:00:00+08:00", "SANCTION_APPLIED"),
     ],
 )
 def test_an_act_dated_before_the_act_it_needs_is_rejected(
