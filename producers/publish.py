@@ -142,17 +142,20 @@ def publish_file(
     all_or_nothing: bool = False,
     stop: StopFlag | None = None,
     on_record: ProgressHook | None = None,
+    seen: dict[int, tuple[int, str]] | None = None,
 ) -> FileReport:
     """Publish one file through `publisher` (None: validate only, a dry run).
 
     With `all_or_nothing` the publisher must be transactional; the file is committed
-    only if every record was accepted and every message acknowledged.
+    only if every record was accepted and every message acknowledged. `seen` (hash
+    of an event id -> hash of its message, where it was read) is shared by the
+    files of one run, so an act said otherwise in another file is refused too.
     """
     stop = stop or StopFlag()
     topics = Topics.for_settings(settings)
     report = FileReport(path)
-    # hash of each event id published from this file -> (hash of its message, line)
-    seen: dict[int, tuple[int, int]] = {}
+    if seen is None:
+        seen = {}
     by_topic: dict[str, int] = {}  # into report.by_topic at the end
     producing = publisher is not None
     limit = publisher.max_message_bytes if publisher is not None else MESSAGE_MAX_BYTES
@@ -186,7 +189,7 @@ def publish_file(
                     if ident in seen:
                         report.duplicates += 1  # the same act again: the same message
                     else:
-                        seen[ident] = (hash(message.value), record.line)
+                        seen[ident] = (hash(message.value), f"{path}:{record.line}")
                     by_topic[topic] = by_topic.get(topic, 0) + 1
                 report.events += len(messages)
                 if on_record is not None:
@@ -258,7 +261,7 @@ def _messages(
 
 
 def _contradictions(
-    record: InputRecord, messages: list[Message], seen: dict[int, tuple[int, int]]
+    record: InputRecord, messages: list[Message], seen: dict[int, tuple[int, str]]
 ) -> list[Reject]:
     """An act published before from this file (the same event id) that this record
     says otherwise: a retry gives the same message, anything else would be ignored
@@ -274,7 +277,7 @@ def _contradictions(
                     "(event)",
                     source,
                     f"{event.event_type} {source} (event id {event.event_id}) was "
-                    f"published from line {before[1]} with other content; expected "
+                    f"published from {before[1]} with other content; expected "
                     "the same act unchanged, or a correcting act of its own",
                 )
             ]
@@ -393,6 +396,7 @@ def publish_files(
 ) -> list[FileReport]:
     """Publish every file in order; stop after the file in hand if asked to."""
     stop = stop or StopFlag()
+    seen: dict[int, tuple[int, str]] = {}  # acts read by this run (see publish_file)
     reports: list[FileReport] = []
     shared: Publisher | None = None
     try:
@@ -416,6 +420,7 @@ def publish_files(
                     all_or_nothing=all_or_nothing,
                     stop=stop,
                     on_record=on_record,
+                    seen=seen,
                 )
             )
             if stop.requested:

@@ -650,7 +650,26 @@ def test_a_repeated_lifecycle_is_counted_and_a_contradicting_one_rejected(
     (row,) = _rejects(path)
     assert row["line"] == "4" and row["record_id"] == changed["lifecycle_id"]
     assert row["value"] == changed["events"][1]["event_id"]
-    assert "published from line 1 with other content" in row["reason"]
+    assert f"published from {path}:1 with other content" in row["reason"]
+
+
+def test_an_act_said_otherwise_in_another_file_of_the_run_is_rejected(
+    tmp_path: Path,
+) -> None:
+    from producers.publish import publish_files
+
+    (first,) = _lifecycle_lines(1)
+    changed = json.loads(first)
+    changed["events"][1]["at"] = changed["events"][1]["at"].replace("-20T", "-21T")
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    one.write_text(first + "\n", "utf-8")
+    two.write_text(json.dumps(changed, ensure_ascii=False) + "\n", "utf-8")
+
+    reports = publish_files([one, two], settings=SETTINGS, dry_run=True)
+
+    assert [(r.records, r.rejected) for r in reports] == [(1, 0), (1, 1)]
+    (row,) = _rejects(two)
+    assert f"published from {one}:1 with other content" in row["reason"]
 
 
 def test_an_empty_file_is_said_to_be_empty(tmp_path: Path) -> None:
