@@ -522,7 +522,7 @@ def check(
         own = MEASURES_OF_AGENCY.get(agency, ())
         if measure not in own:
             raise CodeError(
-                f"measure {measure!r} is not one of agency {agency!r}'s: expected "
+                f"measure {measure!r} is not a measure of agency {agency}: expected "
                 f"one of {', '.join(own) or '(none)'}, or no --agency"
             )
     now = at or datetime.now(UTC)

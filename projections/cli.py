@@ -25,10 +25,23 @@ EXIT_LISTED = 5  # check: no measure to enforce, but listed in force, none recor
 db_app = typer.Typer(help="The query database.", no_args_is_help=True)
 
 _FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S"]
+
+
+def schema_name(value: str) -> str:
+    """A --schema value that can name a schema (an empty one is a usage error, not
+    a database error)."""
+    if not value.strip():
+        raise typer.BadParameter(f"{value!r} is not a schema name")
+    return value
+
+
 SchemaOpt = Annotated[
     str,
     typer.Option(
-        "--schema", envvar="LEDGER_SCHEMA", help="PostgreSQL schema of the tables."
+        "--schema",
+        envvar="LEDGER_SCHEMA",
+        help="PostgreSQL schema of the tables.",
+        callback=schema_name,
     ),
 ]
 
@@ -211,12 +224,12 @@ def check(
 
     Every answer says how current the tables are (data_as_of: broker time of the
     newest projected event). Exit status 0: clear; 3: intercept; 5: listed, no
-    measure recorded (the subject is the debtor of a listing in force on which no
-    measure of the agency, or of --measure, is recorded: nothing to enforce on
-    record, and the agency's application of its measure is missing; not a clear
-    answer); 2: invalid subject, agency or measure; 4: could not check (database
-    unreachable, schema missing, or not built: nothing projected into it yet),
-    which is never a clear answer."""
+    measure stands (the subject is the debtor of a listing in force on which no
+    measure of the agency, or of --measure, stands: none recorded, or only
+    released ones; nothing to enforce on record, and the agency's application of
+    its measure is missing; not a clear answer); 2: invalid subject, agency or
+    measure; 4: could not check (database unreachable, schema missing, or not
+    built: nothing projected into it yet), which is never a clear answer."""
     from psycopg import IsolationLevel
 
     from projections.check import (
@@ -237,7 +250,7 @@ def check(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_USAGE) from exc
     settings = _settings()
-    doing = "could not check (neither CLEAR nor INTERCEPT)"
+    doing = "could not check (no answer: neither CLEAR, LISTED nor INTERCEPT)"
     with database_errors(settings.postgres_url, [schema], doing):
         with connect(settings.postgres_url) as conn:
             # one snapshot: data_as_of is that of the very rows the answer read

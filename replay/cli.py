@@ -30,10 +30,23 @@ audit_app = typer.Typer(
 )
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def schema_name(value: str) -> str:
+    """A --schema value that can name a schema (an empty one is a usage error, not
+    a database error)."""
+    if not value.strip():
+        raise typer.BadParameter(f"{value!r} is not a schema name")
+    return value
+
+
 SchemaOpt = Annotated[
     str,
     typer.Option(
-        "--schema", envvar="LEDGER_SCHEMA", help="Schema of the query tables to read."
+        "--schema",
+        envvar="LEDGER_SCHEMA",
+        help="Schema of the query tables to read.",
+        callback=schema_name,
     ),
 ]
 

@@ -176,7 +176,7 @@ def test_check_rejects_a_measure_of_another_agency(listed: str) -> None:
         listed,
     )
     assert result.exit_code == EXIT_USAGE, result.output
-    assert "not one of agency 'RAILWAY'" in result.stderr
+    assert "not a measure of agency RAILWAY" in result.stderr
     assert "RAILWAY.TRAIN_RESTRICTION" in result.stderr
     assert "CLEAR" not in result.stdout
 
@@ -261,6 +261,20 @@ def test_check_says_listed_when_the_agencys_measure_was_released(
     # FINANCE's measure still stands: an interception, as before
     finance = run("check", USCC, "--agency", "finance", "--schema", pg_schema)
     assert finance.exit_code == EXIT_INTERCEPT, finance.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["check", PERSON],
+        ["query", "listings"],
+        ["audit", "figures", "--from", "2017-01-01", "--to", "2018-01-01"],
+    ],
+)
+def test_an_empty_schema_name_is_a_usage_error(command: list[str]) -> None:
+    result = run(*command, "--schema", "")
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert "is not a schema" in " ".join(result.output.split())
 
 
 # 2. a schema that is not there, a database that cannot be reached
