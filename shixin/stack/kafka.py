@@ -236,6 +236,18 @@ def _classpath(lib: Path) -> str:
     return f"{lib}/*"
 
 
+def new_cluster_id() -> str:
+    """A KRaft cluster id: a random UUID in URL-safe base64 without padding, as
+    `kafka-storage random-uuid` gives, never beginning with "-" (Kafka's own
+    `Uuid.randomUuid` draws again then: the storage tool's argument parser would
+    take such an id for an option, and 1 in 64 formats failed)."""
+    while True:
+        raw = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode("ascii")
+        cluster_id = raw.rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def _format_storage(java: str, settings: Settings, paths: KafkaPaths) -> None:
     if (paths.logs / "meta.properties").exists():
         return
@@ -243,8 +255,7 @@ def _format_storage(java: str, settings: Settings, paths: KafkaPaths) -> None:
     if paths.cluster_id.exists():
         cluster_id = paths.cluster_id.read_text().strip()
     else:
-        raw = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode("ascii")
-        cluster_id = raw.rstrip("=")
+        cluster_id = new_cluster_id()
         paths.cluster_id.write_text(cluster_id + "\n")
 
     logger.info("formatting kafka storage cluster_id=%s dir=%s", cluster_id, paths.logs)
@@ -256,8 +267,7 @@ def _format_storage(java: str, settings: Settings, paths: KafkaPaths) -> None:
             _classpath(paths.lib),
             "kafka.tools.StorageTool",
             "format",
-            "-t",
-            cluster_id,
+            f"--cluster-id={cluster_id}",  # an old id may begin with "-"
             "-c",
             str(paths.config),
         ],
