@@ -721,12 +721,9 @@ def _derive_clock_obligations(
     for oid in before:
         del obligations[oid]
     expiry = _term_expiry(state)
-    # The term has ended when the clock says so, or when an act of the listing took
-    # effect after its end (so a deletion after the term is judged without a tick).
-    if expiry is not None and (
-        (state.now is not None and state.now >= expiry[0])
-        or (state.events and state.events[-1][0] >= expiry[0])
-    ):
+    # Only the clock opens it (not an act dated after the term's end): its events
+    # are then caused by a tick whatever order a worker reads the topics in.
+    if expiry is not None and state.now is not None and state.now >= expiry[0]:
         end, decision, last_day = expiry
         start = end - 86_400  # the term's last day counts as the clock's start
         for bound, match in policy.by_open.get(TERM_EXPIRED, ()):

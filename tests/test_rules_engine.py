@@ -679,22 +679,6 @@ def test_a_late_record_of_the_expiry_does_not_move_the_deadline() -> None:
     assert (check.deadline, check.verdict) == (date(2026, 3, 4), "COMPLIANT")
 
 
-@pytest.mark.parametrize(
-    ("deleted", "verdict"),
-    [("2026-03-04T23:59", "COMPLIANT"), ("2027-03-01T09:00", "VIOLATION")],
-)
-def test_a_deletion_after_the_term_is_judged_without_a_tick(
-    deleted: str, verdict: str
-) -> None:
-    # no clock tick at all: the deletion itself shows the term has ended
-    listing = _termed()
-    deletion = listing.add("LISTING_DELETED", deleted)
-    state, _ = run(listing.events)
-    (check,) = rows(state, EXPIRY)
-    assert (check.trigger_event, check.response_event) == ("L1-E2", deletion)
-    assert (check.deadline, check.verdict) == (date(2026, 3, 4), verdict)
-
-
 def test_a_refused_application_does_not_bar_a_later_relisting() -> None:
     # deleted on the applicant's request 2022-05-11 (bar to 2022-11-11); the
     # applicant's new application is refused; the court lists again for a new act
