@@ -467,6 +467,14 @@ _TERM_YEARS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _at_path(payload: dict[str, Any], path: tuple[str, ...]) -> Any:
+    """The value at `path` (keys of nested objects) in `payload`, or None."""
+    value: Any = payload
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
 def _term_years(
     errors: list[InputError],
     name: str,
@@ -475,9 +483,7 @@ def _term_years(
     payload: dict[str, Any],
 ) -> None:
     path = _TERM_YEARS[event.type]
-    value: Any = payload
-    for key in path:
-        value = value.get(key) if isinstance(value, dict) else None
+    value = _at_path(payload, path)
     if value is None or (type(value) is int and 2 <= value <= 5):
         return
     errors.append(
@@ -501,18 +507,14 @@ def _end_date(
     zone: ZoneInfo,
 ) -> None:
     path, why = _END_DATES[event.type]
-    value: Any = payload
-    for key in path:
-        value = value.get(key) if isinstance(value, dict) else None
+    value = _at_path(payload, path)
     if not isinstance(value, date):
         return
     if value.toordinal() - event.at.toordinal() >= 3:
         return  # surely on or after the act's day (see _day_before)
     day = event.at.astimezone(zone).date()
     if value < day:
-        shown: Any = raw["events"][index]["payload"]
-        for key in path:
-            shown = shown[key]
+        shown = _at_path(raw["events"][index]["payload"], path)  # as written
         errors.append(
             InputError(
                 _event_record(name, event),

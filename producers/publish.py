@@ -93,6 +93,8 @@ class FileReport:
 
 
 ProgressHook = Callable[[InputRecord], None]
+# hash of an event id -> (hash of its message, "file:line" it was read from)
+Seen = dict[int, tuple[int, str]]
 
 
 def transactional_id_for(path: Path, settings: Settings) -> str:
@@ -142,14 +144,14 @@ def publish_file(
     all_or_nothing: bool = False,
     stop: StopFlag | None = None,
     on_record: ProgressHook | None = None,
-    seen: dict[int, tuple[int, str]] | None = None,
+    seen: Seen | None = None,
 ) -> FileReport:
     """Publish one file through `publisher` (None: validate only, a dry run).
 
     With `all_or_nothing` the publisher must be transactional; the file is committed
-    only if every record was accepted and every message acknowledged. `seen` (hash
-    of an event id -> hash of its message, where it was read) is shared by the
-    files of one run, so an act said otherwise in another file is refused too.
+    only if every record was accepted and every message acknowledged. `seen` is
+    shared by the files of one run, so an act said otherwise in another file is
+    refused too.
     """
     stop = stop or StopFlag()
     topics = Topics.for_settings(settings)
@@ -261,11 +263,12 @@ def _messages(
 
 
 def _contradictions(
-    record: InputRecord, messages: list[Message], seen: dict[int, tuple[int, str]]
+    record: InputRecord, messages: list[Message], seen: Seen
 ) -> list[Reject]:
-    """An act published before from this file (the same event id) that this record
-    says otherwise: a retry gives the same message, anything else would be ignored
-    by the rules engine (it keeps the first), so the record is rejected."""
+    """An act read before by this run (the same event id, in this file or an
+    earlier one) that this record says otherwise: a retry gives the same message,
+    anything else would be ignored by the rules engine (it keeps the first), so
+    the record is rejected."""
     for _, event, message in messages:
         before = seen.get(hash(event.event_id))
         if before is not None and before[0] != hash(message.value):
@@ -396,7 +399,7 @@ def publish_files(
 ) -> list[FileReport]:
     """Publish every file in order; stop after the file in hand if asked to."""
     stop = stop or StopFlag()
-    seen: dict[int, tuple[int, str]] = {}  # acts read by this run (see publish_file)
+    seen: Seen = {}  # acts read by this run (see publish_file)
     reports: list[FileReport] = []
     shared: Publisher | None = None
     try:

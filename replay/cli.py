@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from projections.cli import schema_name
 from shixin.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -30,14 +31,6 @@ audit_app = typer.Typer(
 )
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
-
-
-def schema_name(value: str) -> str:
-    """A --schema value that can name a schema (an empty one is a usage error, not
-    a database error)."""
-    if not value.strip():
-        raise typer.BadParameter(f"{value!r} is not a schema name")
-    return value
 
 
 SchemaOpt = Annotated[
