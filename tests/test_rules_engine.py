@@ -289,7 +289,12 @@ def test_enforcing_a_suspended_measure_violates_the_objection_rule() -> None:
     assert changes == ["APPLIED", "SUSPENDED"]
 
 
-def test_relisting_on_applicant_request_within_six_months_is_a_violation() -> None:
+def _left_on_applicants_request(
+    exit_type: str = "LISTING_DELETED", applied: str = "2022-11-01T09:00"
+) -> Listing:
+    """Listed 2022-02-24, left the list (`exit_type`) on 2022-05-11 at the
+    applicant's request of 05-09 (the 6-month bar runs to 2022-11-11), and the
+    applicant applies again on `applied`."""
     lst = Listing().listed("2022-02-24T09:00")
     lst.add(
         "DELETION_REQUESTED_BY_APPLICANT",
@@ -297,26 +302,19 @@ def test_relisting_on_applicant_request_within_six_months_is_a_violation() -> No
         kind="APPLICANT",
         code=None,
     )
-    lst.add("LISTING_DELETED", "2022-05-11T09:00")
-    lst.add(
-        "LISTING_APPLICATION_RECEIVED", "2022-11-01T09:00", kind="APPLICANT", code=None
-    )
+    lst.add(exit_type, "2022-05-11T09:00")
+    lst.add("LISTING_APPLICATION_RECEIVED", applied, kind="APPLICANT", code=None)
+    return lst
+
+
+def test_relisting_on_applicant_request_within_six_months_is_a_violation() -> None:
+    lst = _left_on_applicants_request()
     lst.add("LISTING_DECISION_MADE", "2022-11-11T09:00")  # last day of the bar
     state, _ = run(lst.events)
     assert [c.verdict for c in rows(state, "SPC2017.ART10.NO_RELIST_6M")] == [
         "VIOLATION"
     ]
-    after = Listing().listed("2022-02-24T09:00")
-    after.add(
-        "DELETION_REQUESTED_BY_APPLICANT",
-        "2022-05-09T09:00",
-        kind="APPLICANT",
-        code=None,
-    )
-    after.add("LISTING_DELETED", "2022-05-11T09:00")
-    after.add(
-        "LISTING_APPLICATION_RECEIVED", "2022-11-01T09:00", kind="APPLICANT", code=None
-    )
+    after = _left_on_applicants_request()
     after.add("LISTING_DECISION_MADE", "2022-11-12T09:00")  # the day after the bar
     state, _ = run(after.events)
     assert rows(state, "SPC2017.ART10.NO_RELIST_6M") == []
@@ -682,17 +680,7 @@ def test_a_late_record_of_the_expiry_does_not_move_the_deadline() -> None:
 def test_a_refused_application_does_not_bar_a_later_relisting() -> None:
     # deleted on the applicant's request 2022-05-11 (bar to 2022-11-11); the
     # applicant's new application is refused; the court lists again for a new act
-    lst = Listing().listed("2022-02-24T09:00")
-    lst.add(
-        "DELETION_REQUESTED_BY_APPLICANT",
-        "2022-05-09T09:00",
-        kind="APPLICANT",
-        code=None,
-    )
-    lst.add("LISTING_DELETED", "2022-05-11T09:00")
-    lst.add(
-        "LISTING_APPLICATION_RECEIVED", "2022-07-01T09:00", kind="APPLICANT", code=None
-    )
+    lst = _left_on_applicants_request(applied="2022-07-01T09:00")
     refused = lst.add("LISTING_APPLICATION_REJECTED", "2022-07-18T09:00")
     lst.add("LISTING_DECISION_MADE", "2022-09-01T09:00")
     state, _ = run(lst.events)
@@ -706,17 +694,7 @@ def test_a_refused_application_does_not_bar_a_later_relisting() -> None:
 
 def test_a_shielding_on_the_applicants_request_starts_the_six_month_bar() -> None:
     # 屏蔽 and 删除 are the same exit with other retention (RULES.md §3.3 (3))
-    lst = Listing().listed("2022-02-24T09:00")
-    lst.add(
-        "DELETION_REQUESTED_BY_APPLICANT",
-        "2022-05-09T09:00",
-        kind="APPLICANT",
-        code=None,
-    )
-    lst.add("LISTING_SHIELDED", "2022-05-11T09:00")
-    lst.add(
-        "LISTING_APPLICATION_RECEIVED", "2022-07-01T09:00", kind="APPLICANT", code=None
-    )
+    lst = _left_on_applicants_request("LISTING_SHIELDED", applied="2022-07-01T09:00")
     relisted = lst.add("LISTING_DECISION_MADE", "2022-07-18T09:00")
     state, _ = run(lst.events)
     assert [
