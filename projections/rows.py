@@ -170,8 +170,17 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+_SCALARS = frozenset({str, int, bool, float, type(None)})
+
+
 def plain(value: Any) -> Any:
     """JSON-ready form of a payload value: instants as UTC ISO, dates as ISO."""
+    if type(value) in _SCALARS:  # most values: no ladder of isinstance checks
+        return value
+    if type(value) is dict:
+        return {
+            str(k): v if type(v) in _SCALARS else plain(v) for k, v in value.items()
+        }
     if isinstance(value, datetime):
         return iso(value)
     if isinstance(value, date):

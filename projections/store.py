@@ -60,11 +60,27 @@ class FoldCache:
     and the benchmark make a new one per run, and a failure ends the run). Bounded:
     the least recently written entities are forgotten first and read back from the
     database when they come again.
+
+    It also keeps every fact of recently recomputed listings (an out-of-order event
+    rebuilds an entity from all its listing's facts), and, when made for a schema
+    that held no events (`empty`, a replay into a new schema), of every listing it
+    sees: a recompute then reads nothing back from the events table.
     """
 
-    def __init__(self, limit: int = 200_000) -> None:
+    def __init__(
+        self, limit: int = 200_000, fact_limit: int = 5_000, empty: bool = False
+    ) -> None:
         self.limit = limit
+        self.fact_limit = fact_limit
         self._states: dict[tuple[str, rows.Entity], FoldState] = {}
+        # every fact of a listing in the schema, once read back for a recompute
+        # (then kept up to date by `add_facts`): a recompute of an entity of that
+        # listing reads them from here, not from the events table
+        self._facts: dict[tuple[str, str], list[Fact]] = {}
+        # `empty`: the schemas held no events when this cache was made, so the
+        # facts of a listing are all those added since, unless some were forgotten
+        self._empty = empty
+        self._forgotten: set[tuple[str, str]] = set()
         self.hits = 0
         self.misses = 0
 
@@ -83,8 +99,41 @@ class FoldCache:
         while len(states) > self.limit:
             del states[next(iter(states))]
 
+    def facts(self, schema: str, listing_id: str) -> list[Fact] | None:
+        """Every fact of the listing in the schema, or None if not kept."""
+        return self._facts.get((schema, listing_id))
+
+    def keep_facts(self, schema: str, listing_id: str, facts: list[Fact]) -> None:
+        """Keep every fact of a listing (as read back from the events table)."""
+        kept = self._facts
+        kept.pop((schema, listing_id), None)
+        kept[(schema, listing_id)] = facts
+        self._forget_facts()
+
+    def add_facts(self, schema: str, new: Iterable[Fact]) -> None:
+        """Add a batch's new facts to the listings whose facts are kept (before the
+        batch is planned: its recomputes read them)."""
+        kept = self._facts
+        for fact in new:
+            key = (schema, fact.listing_id)
+            listing = kept.get(key)
+            if listing is not None:
+                listing.append(fact)
+            elif self._empty and key not in self._forgotten:
+                kept[key] = [fact]  # the listing's first fact in the schema
+        self._forget_facts()
+
+    def _forget_facts(self) -> None:
+        kept = self._facts
+        while len(kept) > self.fact_limit:
+            oldest = next(iter(kept))
+            del kept[oldest]
+            self._forgotten.add(oldest)  # read back from the table when needed
+
     def clear(self) -> None:
         self._states.clear()
+        self._facts.clear()
+        self._empty = False  # what was committed before is read back from now on
 
     def __len__(self) -> int:
         return len(self._states)
@@ -130,6 +179,8 @@ def apply_batch(
 
     # 2. the event history, before planning: a recompute reads it back
     _copy(conn, "events", EVENT_COLUMNS, (_event_row(f) for f in new))
+    if cache is not None:
+        cache.add_facts(schema, new)
 
     # 3. plan each touched entity
     touched: dict[rows.Entity, list[Fact]] = defaultdict(list)
@@ -150,7 +201,12 @@ def apply_batch(
 
     def all_facts(entity: rows.Entity, listing_id: str) -> list[Fact]:
         if listing_id not in listing_facts:
-            listing_facts[listing_id] = _load_facts(conn, listing_id)
+            known = cache.facts(schema, listing_id) if cache is not None else None
+            if known is None:
+                known = _load_facts(conn, listing_id)
+                if cache is not None:
+                    cache.keep_facts(schema, listing_id, known)
+            listing_facts[listing_id] = known
         return [f for f in listing_facts[listing_id] if entity in rows.entities_of(f)]
 
     changes: list[EntityChange] = []

@@ -320,7 +320,8 @@ def replay(
             )
 
             positions: Offsets = dict(begin)
-            cache = FoldCache()  # this replay is the scratch schema's only writer
+            # this replay is the scratch schema's only writer
+            cache = FoldCache(empty=_holds_no_events(conn, schema))
             items: list[tuple[LedgerEvent, Position]] = []
             done_in_batch = 0
 
@@ -514,6 +515,16 @@ def _advance_all(
         )
         items.extend(_project(processor, decoder, record, codec.decode))
     return items
+
+
+def _holds_no_events(conn: psycopg.Connection[Any], schema: str) -> bool:
+    row = conn.execute(
+        sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {}.events)").format(
+            sql.Identifier(schema)
+        )
+    ).fetchone()
+    conn.commit()
+    return bool(row and row[0])
 
 
 def _cutoff_text(until: datetime | None) -> str:

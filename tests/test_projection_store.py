@@ -299,6 +299,72 @@ def test_a_fold_cache_across_batches_gives_identical_tables(
         conn.execute(f'DROP SCHEMA IF EXISTS "{other}" CASCADE')
 
 
+@pytest.mark.parametrize("fact_limit", [5_000, 7])
+def test_facts_kept_from_an_empty_schema_give_identical_tables(
+    conn: psycopg.Connection,
+    pg_schema: str,
+    items: Any,
+    fact_limit: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A recompute reads the listing's facts from the cache when the schema was
+    empty at the start (all its facts passed through the cache), from the events
+    table only for listings whose facts were forgotten."""
+    from projections import store
+    from projections.store import FoldCache
+
+    read_back: list[str] = []
+    load_facts = store._load_facts
+
+    def counting(conn: psycopg.Connection, listing_id: str) -> Any:
+        read_back.append(listing_id)
+        return load_facts(conn, listing_id)
+
+    other = f"{pg_schema}_f"
+    shuffled = items[:]
+    random.Random(5).shuffle(shuffled)  # out of order: entities are recomputed
+    try:
+        project(conn, pg_schema, items, 500)
+        migrate(conn, other)
+        monkeypatch.setattr(store, "_load_facts", counting)
+        cache = FoldCache(fact_limit=fact_limit, empty=True)
+        recomputed = 0
+        for start in range(0, len(shuffled), 97):
+            with conn.transaction():
+                result = apply_batch(conn, other, shuffled[start : start + 97], cache)
+            recomputed += result.recomputed
+        assert recomputed > 0
+        if fact_limit == 5_000:
+            assert read_back == []
+        else:
+            assert read_back  # forgotten listings are read back, then kept again
+        for table in TABLES:
+            assert digest(conn, pg_schema, table) == digest(conn, other, table), table
+    finally:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{other}" CASCADE')
+
+
+def test_a_cleared_fact_cache_reads_facts_back() -> None:
+    """After a failed batch (`clear()`), facts committed before are no longer
+    assumed absent: a listing new to the cache is read back, not started empty."""
+    from projections.rows import Fact, Knowledge
+    from projections.store import FoldCache
+
+    def fact(event_id: str) -> Fact:
+        return Fact(
+            event_id, "LISTING_DECISION_MADE", "L-1", False, "2024-01-01", "COURT",
+            None, None, "CN", None, None, None, None, {},
+            Knowledge("2024-01-01", "t", 0, 0),
+        )  # fmt: skip
+
+    cache = FoldCache(empty=True)
+    cache.add_facts("s", [fact("e1")])
+    assert [f.event_id for f in cache.facts("s", "L-1") or []] == ["e1"]
+    cache.clear()
+    cache.add_facts("s", [fact("e2")])
+    assert cache.facts("s", "L-1") is None
+
+
 def test_an_entry_decided_but_not_publishable_stays_off_the_public_list(
     conn: psycopg.Connection, pg_schema: str, items: Any, lifecycles: Any
 ) -> None:
