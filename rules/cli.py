@@ -118,8 +118,31 @@ def tick(listing_id: str, jurisdiction: str, at: datetime) -> LedgerEvent:
 def evaluate_record(
     record: dict[str, Any], at: datetime | None = None, *, use_converter: bool = True
 ) -> tuple[ListingState, list[Check]]:
-    """Fold one lifecycle through the engine; return its state and check rows."""
+    """Fold one lifecycle through the engine, then a clock tick at `at` (every act
+    is folded, whatever its date: as the live worker does with a tick published
+    after the acts); return its state and check rows."""
     events = lifecycle_events(record) if use_converter else adapter_events(record)
+    return _fold(events, at)
+
+
+def evaluate_as_of(
+    record: dict[str, Any], at: datetime
+) -> tuple[ListingState | None, list[Check], int]:
+    """The lifecycle as it stood at `at`: only the acts that took effect by then,
+    and the clock at `at`. Returns the state (None if no act had taken effect), the
+    check rows (obligations still open or overdue then included) and how many acts
+    were left out for taking effect later."""
+    events = lifecycle_events(record)
+    known = [e for e in events if e.occurred_at <= at]
+    if not known:
+        return None, [], len(events)
+    state, rows = _fold(known, at)
+    return state, rows, len(events) - len(known)
+
+
+def _fold(
+    events: list[LedgerEvent], at: datetime | None
+) -> tuple[ListingState, list[Check]]:
     state: ListingState | None = None
     for event in events:
         state, _ = apply(state, event)
@@ -183,8 +206,9 @@ AtOption = Annotated[
     str | None,
     typer.Option(
         "--at",
-        help="Clock instant (ISO-8601 with time zone): also report "
-        "obligations still open or overdue then.",
+        help="Evaluate as of this instant (ISO-8601 with time zone): acts that "
+        "took effect later are left out, and obligations still open or overdue "
+        "then are reported too.",
     ),
 ]
 
@@ -209,7 +233,7 @@ def evaluate(
 
         if not in_ledger_years(instant):
             raise typer.BadParameter(f"--at {at!r}: expected an instant {LEDGER_YEARS}")
-    failed = 0
+    failed = later = 0
     for number, record in read_records(file):
         if isinstance(record, str):
             typer.echo(f"{file}:{number}: {record}", err=True)
@@ -217,7 +241,11 @@ def evaluate(
             continue
         lifecycle_id = str(record.get("lifecycle_id", f"line {number}"))
         try:
-            _, rows = evaluate_record(record, instant)
+            if instant is None:
+                _, rows = evaluate_record(record)
+            else:
+                _, rows, left_out = evaluate_as_of(record, instant)
+                later += left_out
         except (KeyError, ValueError, OverflowError) as exc:
             typer.echo(f"{file}:{number} {lifecycle_id}: {exc}", err=True)
             failed += 1
@@ -231,6 +259,11 @@ def evaluate(
                 )
                 + "\n"
             )
+    if later:
+        typer.echo(
+            f"{later} act(s) of {file} took effect after --at {at} and were left out",
+            err=True,
+        )
     if failed:
         typer.echo(f"{failed} record(s) of {file} not evaluated", err=True)
         raise typer.Exit(1)

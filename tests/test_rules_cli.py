@@ -64,3 +64,27 @@ def test_an_at_outside_the_ledgers_years_is_a_usage_error(tmp_path: Path) -> Non
         code, rows, errors = _evaluate(path, "--at", at)
         assert code == 2 and rows == []
         assert "1950" in errors and "2199" in errors  # in a box: lines wrap
+
+
+def test_at_evaluates_the_lifecycle_as_it_stood_then(tmp_path: Path) -> None:
+    """LC-001: performance on 2017-11-23 (E10), shielded the next day (E11). As of
+    the 23rd the shielding is still owed: OPEN, no response; the acts after the
+    instant are left out and counted on stderr."""
+    path = tmp_path / "lc001.jsonl"
+    path.write_text(FIRST + "\n", "utf-8")
+    shield = "CPC2016.SHIELD_REVOKE_3WD"
+
+    code, rows, errors = _evaluate(path, "--at", "2017-11-23T12:00:00+08:00")
+    assert code == 0
+    [row] = [r for r in rows if r["rule_id"] == shield]
+    assert (row["trigger_event"], row["response_event"]) == ("LC-001-E10", None)
+    assert row["verdict"] == "OPEN"
+    assert "10 act(s)" in errors and "left out" in errors
+
+    code, rows, errors = _evaluate(path, "--at", "2017-11-30T12:00:00+08:00")
+    [row] = [r for r in rows if r["rule_id"] == shield]
+    assert (row["response_event"], row["verdict"]) == ("LC-001-E11", "COMPLIANT")
+
+    code, rows, errors = _evaluate(path, "--at", "2016-01-01T00:00:00+08:00")
+    assert (code, rows) == (0, [])
+    assert "left out" in errors
