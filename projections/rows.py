@@ -763,6 +763,21 @@ def in_order(kind: str, fs: FoldState | None, fact: Fact) -> bool:
     return effective(kind, fact) > fs.instant and fact.know_key > fs.know
 
 
+def needs_recompute(
+    kind: str, prior: FoldState | None, new_facts: Sequence[Fact]
+) -> bool:
+    """Whether `plan` will rebuild the entity from all its facts: some new fact is
+    not `in_order` after the prior state and the new facts before it."""
+    instant = prior.instant if prior is not None else None
+    know = prior.know if prior is not None else None
+    for fact in sorted(new_facts, key=lambda f: f.know_key):
+        if instant is not None and know is not None:
+            if not (effective(kind, fact) > instant and fact.know_key > know):
+                return True
+        instant, know = effective(kind, fact), fact.know_key
+    return False
+
+
 def advance(change: EntityChange, fact: Fact) -> None:
     """Fast path: append one in-order fact to an entity (see `in_order`)."""
     kind, key = change.kind, change.key

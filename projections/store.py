@@ -197,17 +197,35 @@ def apply_batch(
             priors[entity] = cached
     if unknown:
         priors.update(_load_fold_states(conn, unknown))
-    listing_facts: dict[str, list[Fact]] = {}
+    # the listings with an entity to rebuild: their facts read in one statement
+    rebuilt = {
+        facts[0].listing_id
+        for entity, facts in touched.items()
+        if rows.needs_recompute(entity[0], priors.get(entity), facts)
+    }
+    loaded = _load_facts(
+        conn,
+        sorted(
+            lid for lid in rebuilt if cache is None or cache.facts(schema, lid) is None
+        ),
+    )
+    by_entity: dict[str, dict[rows.Entity, list[Fact]]] = {}
 
     def all_facts(entity: rows.Entity, listing_id: str) -> list[Fact]:
-        if listing_id not in listing_facts:
+        grouped = by_entity.get(listing_id)
+        if grouped is None:
             known = cache.facts(schema, listing_id) if cache is not None else None
             if known is None:
-                known = _load_facts(conn, listing_id)
+                if listing_id not in loaded:  # not foreseen: read it now
+                    loaded.update(_load_facts(conn, [listing_id]))
+                known = loaded.get(listing_id, [])
                 if cache is not None:
                     cache.keep_facts(schema, listing_id, known)
-            listing_facts[listing_id] = known
-        return [f for f in listing_facts[listing_id] if entity in rows.entities_of(f)]
+            grouped = by_entity[listing_id] = defaultdict(list)
+            for fact in known:
+                for of in rows.entities_of(fact):
+                    grouped[of].append(fact)
+        return grouped.get(entity, [])
 
     changes: list[EntityChange] = []
     for entity in sorted(touched):
@@ -251,17 +269,22 @@ def _event_row(f: Fact) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-def _load_facts(conn: psycopg.Connection, listing_id: str) -> list[Fact]:
+def _load_facts(
+    conn: psycopg.Connection, listing_ids: Sequence[str]
+) -> dict[str, list[Fact]]:
+    """Every fact of each listing in the events table, by listing."""
+    facts: dict[str, list[Fact]] = {}
+    if not listing_ids:
+        return facts
     cur = conn.execute(
-        sql.SQL("SELECT {} FROM events WHERE listing_id = %s").format(
+        sql.SQL("SELECT {} FROM events WHERE listing_id = ANY(%s)").format(
             sql.SQL(", ").join(map(sql.Identifier, EVENT_COLUMNS))
         ),
-        (listing_id,),
+        (list(listing_ids),),
     )
-    facts = []
     for r in cur:
         d = dict(zip(EVENT_COLUMNS, r, strict=True))
-        facts.append(
+        facts.setdefault(d["listing_id"], []).append(
             Fact(
                 event_id=d["event_id"],
                 event_type=d["event_type"],

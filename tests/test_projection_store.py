@@ -316,9 +316,9 @@ def test_facts_kept_from_an_empty_schema_give_identical_tables(
     read_back: list[str] = []
     load_facts = store._load_facts
 
-    def counting(conn: psycopg.Connection, listing_id: str) -> Any:
-        read_back.append(listing_id)
-        return load_facts(conn, listing_id)
+    def counting(conn: psycopg.Connection, listing_ids: list[str]) -> Any:
+        read_back.extend(listing_ids)
+        return load_facts(conn, listing_ids)
 
     other = f"{pg_schema}_f"
     shuffled = items[:]
@@ -327,6 +327,21 @@ def test_facts_kept_from_an_empty_schema_give_identical_tables(
         project(conn, pg_schema, items, 500)
         migrate(conn, other)
         monkeypatch.setattr(store, "_load_facts", counting)
+        predicted: dict[Any, bool] = {}
+        rebuilt: dict[Any, bool] = {}
+        foresee, plan = store.rows.needs_recompute, store.rows.plan
+
+        def foreseeing(kind: str, prior: Any, facts: Any) -> bool:
+            predicted[(kind, facts[0].event_id)] = answer = foresee(kind, prior, facts)
+            return answer
+
+        def planning(kind: str, key: Any, prior: Any, facts: Any, every: Any) -> Any:
+            change = plan(kind, key, prior, facts, every)
+            rebuilt[(kind, facts[0].event_id)] = change.recompute
+            return change
+
+        monkeypatch.setattr(store.rows, "needs_recompute", foreseeing)
+        monkeypatch.setattr(store.rows, "plan", planning)
         cache = FoldCache(fact_limit=fact_limit, empty=True)
         recomputed = 0
         for start in range(0, len(shuffled), 97):
@@ -334,6 +349,7 @@ def test_facts_kept_from_an_empty_schema_give_identical_tables(
                 result = apply_batch(conn, other, shuffled[start : start + 97], cache)
             recomputed += result.recomputed
         assert recomputed > 0
+        assert predicted == rebuilt  # the facts read up front are the ones needed
         if fact_limit == 5_000:
             assert read_back == []
         else:
