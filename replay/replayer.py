@@ -351,6 +351,8 @@ def replay(
                     break
                 _fetch(consumer, pending, stop_at, mergers)
                 for merger in mergers.values():
+                    if stop.requested:
+                        break  # the loop's head checkpoints what is done
                     for _, record in merger.pop_ready():
                         positions[(record.topic, record.partition)] = record.offset + 1
                         t0 = time.perf_counter()
@@ -364,6 +366,10 @@ def replay(
                         done_in_batch += 1
                         if done_in_batch >= batch_size:
                             flush()
+                            if stop.requested:
+                                break  # at a batch's end: resumed from there
+                if stop.requested:
+                    continue  # the loop's head marks the replay interrupted
                 if not pending and all(m.done for m in mergers.values()):
                     break
             stats.derived = sum(processor.metrics.derived.values())
