@@ -211,7 +211,7 @@ def replay_command(
     fresh: Annotated[
         bool, typer.Option(help="Drop the schema first instead of resuming.")
     ] = False,
-    batch: Annotated[int, typer.Option(help="Records per transaction.")] = 5000,
+    batch: Annotated[int, typer.Option(min=1, help="Records per transaction.")] = 5000,
 ) -> None:
     """Rebuild every query table from the log alone into a scratch schema.
 

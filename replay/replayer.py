@@ -138,17 +138,32 @@ def read_offsets_file(path: str) -> Offsets:
             f"offsets file {path!r} is not JSON: {exc}; expected "
             "{topic: {partition: offset}}"
         ) from exc
+    expected = 'expected {"<topic>": {"<partition>": <next offset>}}'
+    if not isinstance(data, dict) or not data:
+        raise ReplayError(f"offsets file {path!r} holds {_shown(data)}; {expected}")
     offsets: Offsets = {}
-    try:
-        for topic, partitions in data.items():
-            for partition, offset in partitions.items():
-                offsets[(str(topic), int(partition))] = int(offset)
-    except (AttributeError, TypeError, ValueError) as exc:
-        raise ReplayError(
-            f"offsets file {path!r}: expected {{topic: {{partition: offset}}}}, "
-            f"got {type(data).__name__}: {exc}"
-        ) from exc
+    for topic, partitions in data.items():
+        if not isinstance(partitions, dict) or not partitions:
+            raise ReplayError(
+                f"offsets file {path!r}: topic {topic!r} has {_shown(partitions)}; "
+                f"{expected}"
+            )
+        for partition, offset in partitions.items():
+            where = f"offsets file {path!r}: topic {topic!r} partition {partition!r}"
+            if not str(partition).isdigit():
+                raise ReplayError(f"{where}: expected a partition number")
+            if type(offset) is not int or offset < 0:
+                raise ReplayError(
+                    f"{where}: offset {_shown(offset)}; expected a whole number >= 0 "
+                    "(the offset of the first record not to replay)"
+                )
+            offsets[(str(topic), int(partition))] = offset
     return offsets
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # What a replay makes in its schema: the query tables (`projections/migrations`),
@@ -417,6 +432,8 @@ def _end_offsets(
     if len(set(counts.values())) != 1:
         raise ReplayError(f"ledger topics are not co-partitioned: {counts}")
 
+    if until_offsets is not None:
+        _check_stop_offsets(until_offsets, counts)
     ends = {}
     for topic in sources:
         for partition in range(counts[topic]):
@@ -424,9 +441,39 @@ def _end_offsets(
                 TopicPartition(topic, partition), timeout=30
             )
             if until_offsets is not None:
-                high = min(high, until_offsets.get((topic, partition), 0))
+                high = min(high, until_offsets[(topic, partition)])
             ends[(topic, partition)] = (low, high)
     return ends
+
+
+def _check_stop_offsets(until_offsets: Offsets, counts: dict[str, int]) -> None:
+    """A stop offset for every partition of every ledger topic (the clock's
+    included), and for nothing else: a partition left out would replay nothing of
+    it, silently."""
+    for topic, partition in sorted(until_offsets):
+        if topic not in counts:
+            raise ReplayError(
+                f"--until-offsets names topic {topic!r}, which is not a ledger topic "
+                f"of this ledger; expected {', '.join(counts)}"
+            )
+        if partition >= counts[topic]:
+            raise ReplayError(
+                f"--until-offsets names partition {partition} of {topic!r}, which "
+                f"has partitions 0-{counts[topic] - 1}"
+            )
+    missing = [
+        f"{topic} partition {partition}"
+        for topic, count in counts.items()
+        for partition in range(count)
+        if (topic, partition) not in until_offsets
+    ]
+    if missing:
+        more = f" (and {len(missing) - 3} more)" if len(missing) > 3 else ""
+        raise ReplayError(
+            f"--until-offsets gives no stop offset for {', '.join(missing[:3])}{more}; "
+            "expected one for every partition of every ledger topic, the clock "
+            "topic's included (0 replays nothing of a partition)"
+        )
 
 
 def _fetch(

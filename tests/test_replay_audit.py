@@ -28,6 +28,7 @@ from replay.audit import PROCESSING_COLUMNS, diff_schemas, digest_schema
 from replay.replayer import ReplayError, replay
 from shixin.settings import REPO_ROOT, Settings
 from shixin.stack.topics import LedgerTopics
+from shixin.topics import Topics
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
@@ -375,3 +376,50 @@ def test_an_interrupted_replay_stops_at_a_batch_end_and_resumes_to_the_same_tabl
             )
     finally:
         _drop(settings, whole)
+
+
+def test_until_offsets_stops_every_partition_where_the_file_says(
+    published: Settings, pg_schema: str, tmp_path: Path
+) -> None:
+    """Stop offsets at half of each partition: exactly those records are replayed.
+    A file without the clock topic is refused (it would drop every tick)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    settings = published
+    topics = Topics.for_settings(settings)
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "group.id": f"{settings.topic_prefix}.offsets-test",
+        }
+    )
+    half: dict[str, dict[str, int]] = {}
+    expected = 0
+    try:
+        for topic in (topics.court, topics.agency, topics.publisher, topics.clock):
+            for partition in range(settings.topic_partitions):
+                low, high = consumer.get_watermark_offsets(
+                    TopicPartition(topic, partition), timeout=30
+                )
+                stop = low + (high - low) // 2
+                half.setdefault(topic, {})[str(partition)] = stop
+                expected += stop - low
+    finally:
+        consumer.close()
+    path = tmp_path / "half.json"
+    path.write_text(json.dumps(half), "utf-8")
+
+    out = _shixin(settings, "replay", "--into", pg_schema, "--fresh",
+                  "--until-offsets", str(path))  # fmt: skip
+    assert expected > 0 and f"replayed {expected:,} records" in out
+
+    del half[topics.clock]
+    path.write_text(json.dumps(half), "utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "shixin", "replay", "--into", f"{pg_schema}_x",
+         "--until-offsets", str(path)],
+        env=_env(settings), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"no stop offset for {topics.clock} partition 0" in done.stderr
+    _drop(settings, f"{pg_schema}_x")
