@@ -427,12 +427,13 @@ def missed_command(
 
 @audit_app.command("figures")
 def figures_command(
-    since: Annotated[str, typer.Option("--from", help="First month's date.")],
-    until: Annotated[str, typer.Option("--to", help="Last date (inclusive).")],
+    since: Annotated[str, typer.Option("--from", help="First day (inclusive).")],
+    until: Annotated[str, typer.Option("--to", help="Last day (inclusive).")],
     schema: SchemaOpt = "ledger",
     as_json: JsonOpt = False,
 ) -> None:
-    """Accountability figures (责任追究) of every court and agency for a period."""
+    """Accountability figures (责任追究) of every court, agency and republisher for
+    the obligations due on a day of the period."""
     from replay.questions import accountability
 
     first, last = _date_range(since, until)

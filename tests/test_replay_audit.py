@@ -423,3 +423,35 @@ def test_until_offsets_stops_every_partition_where_the_file_says(
     assert done.returncode == 2, done.stdout + done.stderr
     assert f"no stop offset for {topics.clock} partition 0" in done.stderr
     _drop(settings, f"{pg_schema}_x")
+
+
+def test_figures_count_the_obligations_due_in_the_period_exactly(
+    published: Settings, pg_schema: str
+) -> None:
+    """LC-024: 闽0203's three shield/revoke deadlines fall on 2024-04-12 (answered
+    late on the 15th). They count on that day and on no other day of April; the
+    days of a month add up to the month; a debtor's periods are not counted."""
+    from datetime import date, timedelta
+
+    from replay.questions import accountability
+
+    replay(published, pg_schema, fresh=True)
+
+    def court(rows: list[dict[str, Any]]) -> dict[str, Any]:
+        found = [r for r in rows if r["responsible_code"] == "闽0203"]
+        return found[0] if found else {"obligations_due": 0, "late": 0}
+
+    with psycopg.connect(published.postgres_url, autocommit=True) as conn:
+        day = date(2024, 4, 12)
+        on_the_day = court(accountability(conn, pg_schema, day, day))
+        assert (on_the_day["obligations_due"], on_the_day["late"]) == (3, 3)
+        after = day + timedelta(days=1)
+        assert court(accountability(conn, pg_schema, after, after))["late"] == 0
+        april = [court(accountability(conn, pg_schema, d, d)) for d in (
+            date(2024, 4, 1) + timedelta(days=n) for n in range(30))]  # fmt: skip
+        month = court(
+            accountability(conn, pg_schema, date(2024, 4, 1), date(2024, 4, 30))
+        )
+        assert sum(r["obligations_due"] for r in april) == month["obligations_due"]
+        every = accountability(conn, pg_schema, date(2014, 1, 1), date(2026, 12, 31))
+        assert every and all(r["responsible_kind"] != "DEBTOR" for r in every)
