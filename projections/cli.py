@@ -24,8 +24,6 @@ EXIT_LISTED = 5  # check: no measure to enforce, but listed in force, none recor
 
 db_app = typer.Typer(help="The query database.", no_args_is_help=True)
 
-_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S"]
-
 
 def schema_name(value: str) -> str:
     """A --schema value that can name a schema (an empty one is a usage error, not
@@ -307,15 +305,18 @@ def query(
         str, typer.Argument(help="listings|sanctions|obligations|violations")
     ],
     as_of: Annotated[
-        datetime | None,
-        typer.Option("--as-of", formats=_FORMATS, help="Effective time (default now)."),
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Effective time, ISO-8601 with an offset, e.g. "
+            "2024-04-20T00:00:00+08:00 (default now).",
+        ),
     ] = None,
     known_at: Annotated[
-        datetime | None,
+        str | None,
         typer.Option(
             "--known-at",
-            formats=_FORMATS,
-            help="As the ledger knew it then (default now).",
+            help="As the ledger knew it then, ISO-8601 with an offset (default now).",
         ),
     ] = None,
     listing: Annotated[
@@ -331,7 +332,11 @@ def query(
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines output.")] = False,
     schema: SchemaOpt = "ledger",
 ) -> None:
-    """What was true at --as-of, as known at --known-at (UTC unless offset given).
+    """What was true at --as-of, as known at --known-at.
+
+    Instants are ISO-8601 with an offset, as `shixin replay --until` takes them (a
+    bare date or a time without an offset is refused: it would be a guess); the
+    rows show instants in UTC.
 
     Violations the engine withdrew are left out unless --include-withdrawn.
     Exit status 2: invalid input; 4: could not answer (database unreachable,
@@ -342,6 +347,7 @@ def query(
     settings = _settings()
     with database_errors(settings.postgres_url, [schema]):
         with connect(settings.postgres_url) as conn:
+            conn.execute("SET TimeZone = 'UTC'")  # rows in UTC, whatever the host's TZ
             try:
                 projected_as_of(conn, schema)
             except NotProjected as exc:
@@ -350,8 +356,8 @@ def query(
                 found = run_query(
                     conn,
                     table,
-                    _utc(as_of),
-                    _utc(known_at),
+                    _aware(as_of, "--as-of"),
+                    _aware(known_at, "--known-at"),
                     listing,
                     schema=schema,
                     include_withdrawn=include_withdrawn,
@@ -381,12 +387,30 @@ def query(
         typer.echo(f"({shown})")
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    from datetime import UTC
+def _aware(value: str | None, option: str) -> datetime | None:
+    """An instant given on the command line: ISO-8601 with an offset, in the
+    ledger's years."""
+    if value is None:
+        return None
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(
+            f"{value!r} is not an ISO-8601 instant (e.g. 2024-05-01T00:00:00+08:00)",
+            param_hint=option,
+        ) from exc
+    if instant.tzinfo is None:
+        raise typer.BadParameter(
+            f"{value!r} has no time zone: give an offset such as +08:00 or Z",
+            param_hint=option,
+        )
+    from contract.inputs import LEDGER_YEARS, in_ledger_years
 
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+    if not in_ledger_years(instant):
+        raise typer.BadParameter(
+            f"{value!r}: expected an instant {LEDGER_YEARS}", param_hint=option
+        )
+    return instant
 
 
 def _json(value: Any) -> Any:

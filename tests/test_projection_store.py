@@ -494,3 +494,34 @@ def test_query_command_marks_withdrawn_violations(
     assert lines[-1] == "(2 rows, 1 withdrawn)"
     rows = [json.loads(line) for line in as_json.stdout.splitlines()]
     assert [r["withdrawn"] for r in rows] == [False, True]
+    assert all(r["valid_from"].endswith("+00:00") for r in rows)  # UTC, any host TZ
+
+
+@pytest.mark.parametrize(
+    ("given", "refused"),
+    [
+        ("2024-04-20", "has no time zone"),
+        ("2024-04-20T00:00:00", "has no time zone"),
+        ("2024-04-20T25:00:00+08:00", "not an ISO-8601"),
+        ("9999-01-01T00:00:00+08:00", "1950"),
+    ],
+)
+def test_query_instants_need_an_offset_as_replay_until_does(
+    violations: str, pg_conninfo: str, monkeypatch: pytest.MonkeyPatch,
+    given: str, refused: str,
+) -> None:  # fmt: skip
+    from typer.testing import CliRunner
+
+    from shixin.cli import app
+    from shixin.settings import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", pg_conninfo)
+    get_settings.cache_clear()
+    try:
+        args = ["query", "violations", "--schema", violations, "--as-of"]
+        bad = CliRunner().invoke(app, [*args, given])
+        fine = CliRunner().invoke(app, [*args, "2024-04-20T00:00:00.5+08:00"])
+    finally:
+        get_settings.cache_clear()
+    assert bad.exit_code == 2 and refused in bad.output.replace("\n", " ")
+    assert fine.exit_code == 0, fine.output
