@@ -179,23 +179,29 @@ def project(
     until_caught_up: Annotated[
         bool, typer.Option(help="Stop at the end of every partition.")
     ] = False,
-    batch_size: Annotated[int, typer.Option(help="Messages per transaction.")] = 5000,
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="Messages per transaction.")
+    ] = 5000,
     projector: Annotated[str, typer.Option(help="Name the offsets are kept under.")] = (
         "query-tables"
     ),
 ) -> None:
     """Project the ledger and derived topics into the query tables, exactly once."""
-    from projections.projector import run
+    from projections.projector import ProjectorError, run
 
     settings = _settings()
     with database_errors(settings.postgres_url, [schema]):
-        stats = run(
-            settings,
-            schema=schema,
-            projector=projector,
-            until_caught_up=until_caught_up,
-            batch_size=batch_size,
-        )
+        try:
+            stats = run(
+                settings,
+                schema=schema,
+                projector=projector,
+                until_caught_up=until_caught_up,
+                batch_size=batch_size,
+            )
+        except ProjectorError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(EXIT_USAGE) from exc
     rate = stats.applied / stats.elapsed if stats.elapsed else 0.0
     typer.echo(
         f"projected {stats.applied} events ({stats.skipped} seen before, "

@@ -96,6 +96,7 @@ def run(
 
     with psycopg.connect(settings.postgres_url) as conn:
         conn.autocommit = True
+        _refuse_replay_schema(conn, schema)
         migrate(conn, schema)
         conn.autocommit = False
         resume = _load_offsets(conn, schema, projector)
@@ -206,6 +207,26 @@ def run(
         stats.skipped,
     )
     return stats
+
+
+class ProjectorError(RuntimeError):
+    """The projector cannot start."""
+
+
+def _refuse_replay_schema(conn: psycopg.Connection, schema: str) -> None:
+    """A replay's scratch schema has one writer, the replay (it keeps the fold
+    states it wrote, and its checkpoint says what it holds): never project into it."""
+    found = conn.execute(
+        "SELECT 1 FROM information_schema.tables "
+        "WHERE table_schema = %s AND table_name = 'replay_checkpoint'",
+        (schema,),
+    ).fetchone()
+    if found is not None:
+        raise ProjectorError(
+            f"refusing to project into schema {schema!r}: a replay built it (it has "
+            "a replay_checkpoint), and a replay is its only writer; project into "
+            "another LEDGER_SCHEMA / --schema"
+        )
 
 
 def _load_offsets(

@@ -127,6 +127,11 @@ def test_a_replay_never_writes_into_or_drops_a_projected_schema(live: Any) -> No
     scratch.extend([rebuilt, only_sequence])
     replay(settings, rebuilt, fresh=True)
     replay(settings, rebuilt, fresh=True)  # its own: rebuilt again
+    # and the projector never writes into a replay's schema
+    from projections.projector import ProjectorError
+
+    with pytest.raises(ProjectorError, match="a replay built it"):
+        project(settings, schema=rebuilt, until_caught_up=True)
     with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
         conn.execute(f'CREATE TABLE "{rebuilt}".auditor_notes (note text)')
         conn.execute(f'CREATE SCHEMA "{only_sequence}"')
