@@ -50,6 +50,9 @@ logger = logging.getLogger(__name__)
 
 TopicPartitionKey = tuple[str, int]
 Offsets = dict[TopicPartitionKey, int]
+# (topic, partition, offset) of a record the live worker would dead-letter -> why
+Rejects = dict[tuple[str, int, int], str]
+REPLAY = "replay"  # the projector name of a replay's rows in projector_rejects
 
 # The cut-off a schema was built with, in `replay_state`: ("meta", "until") holds
 # the ISO instant, or WHOLE_LOG when the replay had no --until.
@@ -338,6 +341,7 @@ def replay(
             # this replay is the scratch schema's only writer
             cache = FoldCache(empty=_holds_no_events(conn, schema))
             items: list[tuple[LedgerEvent, Position]] = []
+            rejects: Rejects = {}
             done_in_batch = 0
 
             def flush() -> None:
@@ -349,6 +353,7 @@ def replay(
                             conn, schema, positions, listings, open_index, clock
                         )
                         _save_cutoff(conn, schema, cutoff)
+                        _save_rejects(conn, schema, rejects)
                 except Exception:
                     cache.clear()  # the batch did not commit: forget what it folded
                     raise
@@ -356,6 +361,7 @@ def replay(
                 stats.applied += result.applied
                 stats.skipped += result.skipped
                 items = []
+                rejects.clear()
                 done_in_batch = 0
                 if on_progress is not None:
                     on_progress(stats.records + stats.filtered, total)
@@ -377,7 +383,9 @@ def replay(
                             stats.filtered += 1
                             continue
                         stats.records += 1
-                        items.extend(_project(processor, decoder, record, codec.decode))
+                        items.extend(
+                            _project(processor, decoder, record, codec.decode, rejects)
+                        )
                         done_in_batch += 1
                         if done_in_batch >= batch_size:
                             flush()
@@ -391,7 +399,9 @@ def replay(
             stats.dead_letters = processor.metrics.dead_letters
 
             if until is not None and not stats.interrupted:
-                items.extend(_advance_all(processor, decoder, partitions, until))
+                items.extend(
+                    _advance_all(processor, decoder, partitions, until, rejects)
+                )
             flush()
             stats.positions = positions
         finally:
@@ -527,6 +537,7 @@ def _project(
     decoder: _LastDecoded,
     record: Record,
     decode: Callable[[bytes], LedgerEvent],
+    rejects: Rejects,
 ) -> list[tuple[LedgerEvent, Position]]:
     """Ledger and derived events of one record, each with its knowledge position."""
     if decoder.value is not record.value:
@@ -538,7 +549,15 @@ def _project(
         out.append((decoder.event, position))
     for message in outgoing:
         if message.topic == processor.topics.dead_letter:
-            continue  # counted by the processor's metrics; never produced by a replay
+            # never produced by a replay: kept in its schema's projector_rejects
+            headers = dict(message.headers)
+            reason = (
+                f"{headers.get('dead_letter_stage', b'').decode()}: "
+                f"{headers.get('dead_letter_reason', b'').decode()}"
+            )
+            key = (record.topic, record.partition, record.offset)
+            rejects[key] = f"{rejects[key]}; {reason}" if key in rejects else reason
+            continue
         # the event the live projector would decode from `message.value`
         derived = message.event if message.event is not None else decode(message.value)
         out.append((derived, position))
@@ -550,6 +569,7 @@ def _advance_all(
     decoder: _LastDecoded,
     partitions: list[int],
     until: datetime,
+    rejects: Rejects,
 ) -> list[tuple[LedgerEvent, Position]]:
     """Tick every partition at `until`, as a clock tick at that instant would."""
     from contract import codec
@@ -566,7 +586,7 @@ def _advance_all(
             key=None,
             value=codec.encode(tick),
         )
-        items.extend(_project(processor, decoder, record, codec.decode))
+        items.extend(_project(processor, decoder, record, codec.decode, rejects))
     return items
 
 
@@ -578,6 +598,20 @@ def _holds_no_events(conn: psycopg.Connection[Any], schema: str) -> bool:
     ).fetchone()
     conn.commit()
     return bool(row and row[0])
+
+
+def _save_rejects(conn: psycopg.Connection[Any], schema: str, rejects: Rejects) -> None:
+    """What the live worker would have dead-lettered, in the scratch schema."""
+    if not rejects:
+        return
+    with conn.cursor() as cur:
+        cur.executemany(
+            sql.SQL(
+                'INSERT INTO {}.projector_rejects (projector, topic, "partition", '
+                '"offset", error) VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING'
+            ).format(sql.Identifier(schema)),
+            [(REPLAY, t, p, o, error) for (t, p, o), error in sorted(rejects.items())],
+        )
 
 
 def _cutoff_text(until: datetime | None) -> str:

@@ -460,3 +460,29 @@ def test_figures_count_the_obligations_due_in_the_period_exactly(
         assert sum(r["obligations_due"] for r in april) == month["obligations_due"]
         every = accountability(conn, pg_schema, date(2014, 1, 1), date(2026, 12, 31))
         assert every and all(r["responsible_kind"] != "DEBTOR" for r in every)
+
+
+def test_what_the_worker_would_dead_letter_is_kept_in_the_replays_schema(
+    published: Settings, pg_schema: str
+) -> None:
+    """A replay produces to no topic: a record it cannot use is named in its own
+    schema's projector_rejects (topic, partition, offset, stage and reason)."""
+    from confluent_kafka import Producer
+
+    settings = published
+    court = Topics.for_settings(settings).court
+    producer = Producer({"bootstrap.servers": settings.bootstrap_servers})
+    producer.produce(court, b"\xc3\x01not avro", b"POISON-R", partition=0)
+    assert producer.flush(30) == 0
+
+    stats = replay(settings, pg_schema, fresh=True)
+    assert stats.dead_letters == 1
+    with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
+        rows = conn.execute(
+            f'SELECT projector, topic, "partition", error '
+            f'FROM "{pg_schema}".projector_rejects'
+        ).fetchall()
+    assert len(rows) == 1
+    projector, topic, partition, error = rows[0]
+    assert (projector, topic, partition) == ("replay", court, 0)
+    assert error.startswith("decode: ")
