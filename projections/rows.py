@@ -697,6 +697,8 @@ def timeline(
             versions[-1] = (instant, state)
         else:
             versions.append((instant, state))
+    if kind == OBLIGATION:
+        versions = _withdrawn_from_the_start(versions)
 
     result: dict[str, list[tuple[str, str | None, Row]]] = {}
     for table in KIND_TABLES[kind]:
@@ -715,6 +717,31 @@ def timeline(
             spans.append((start, end, row))
         result[table] = spans
     return result, state, versions[-1][0] if versions else None
+
+
+def _withdrawn_from_the_start(
+    versions: list[tuple[str, dict[str, Any]]],
+) -> list[tuple[str, dict[str, Any]]]:
+    """An obligation the engine withdrew (a re-fold showed it was never owed: the
+    DeadlineMet WITHDRAWN, effective when the engine learnt it) was never owed at
+    any time: every version since it was opened carries the withdrawal, so no
+    valid time shows its violation standing or the obligation owed. Once the
+    withdrawal is known, the ledger believes it always was so (the versions it
+    believed before end at the withdrawal's knowledge time, in the history)."""
+    out = list(versions)
+    end = len(out)
+    while end > 0:
+        opened = out[end - 1][1]["opened_event"]
+        start = end
+        while start > 0 and out[start - 1][1]["opened_event"] == opened:
+            start -= 1
+        answer = out[end - 1][1]["answer"]
+        if answer is not None and answer["verdict"] == WITHDRAWN:
+            for i in range(start, end):
+                instant, version = out[i]
+                out[i] = (instant, {**version, "answer": answer})
+        end = start
+    return out
 
 
 def full_history(kind: str, key: Key, facts: Sequence[Fact]) -> EntityChange:
@@ -757,10 +784,21 @@ def _span_order(ident: tuple[str, str | None, Row]) -> tuple[str, str]:
 
 
 def in_order(kind: str, fs: FoldState | None, fact: Fact) -> bool:
-    """Whether the fact comes after every known event of the entity in both orders."""
+    """Whether the fact comes after every known event of the entity in both orders
+    and changes only what follows it (a withdrawal changes what came before it)."""
     if fs is None or fs.instant is None or fs.know is None:
         return True
+    if _is_withdrawal(kind, fact):
+        return False
     return effective(kind, fact) > fs.instant and fact.know_key > fs.know
+
+
+def _is_withdrawal(kind: str, fact: Fact) -> bool:
+    return (
+        kind == OBLIGATION
+        and fact.event_type == DEADLINE_MET
+        and fact.payload.get("verdict") == WITHDRAWN
+    )
 
 
 def needs_recompute(
@@ -772,6 +810,8 @@ def needs_recompute(
     know = prior.know if prior is not None else None
     for fact in sorted(new_facts, key=lambda f: f.know_key):
         if instant is not None and know is not None:
+            if _is_withdrawal(kind, fact):
+                return True
             if not (effective(kind, fact) > instant and fact.know_key > know):
                 return True
         instant, know = effective(kind, fact), fact.know_key

@@ -12,10 +12,13 @@ Two views of a schema can be digested:
   wrote a row (`last_event`, the `known_*` columns of derived rows, fold states),
   derived events themselves (their ids name the ledger event whose processing
   produced them, and the live worker may meet court, agency and publisher events in
-  another order than the replay, which reads them in broker-time order), history
-  tables (they keep every intermediate version a driver saw) and violations that were
-  withdrawn (a transient the live worker may see when a later-recorded act arrives).
-  The live projection and a replay of the same log give the same content digest.
+  another order than the replay, which reads them in broker-time order), the
+  versions of the history tables the ledger no longer believes (`known_to` set:
+  every intermediate version a driver saw; the versions still believed, the valid
+  time history the `--as-of` views and the audit's questions read, are content) and
+  violations that were withdrawn (a transient the live worker may see when a
+  later-recorded act arrives). The live projection and a replay of the same log give
+  the same content digest.
 - `raw`: every row of every table, as stored. Two replays of the same log give the
   same raw digest (whatever the host time zone), since they read it in one order.
 """
@@ -57,8 +60,16 @@ PROCESSING_COLUMNS = frozenset(
         "violated_event",
     }
 )
-# Rows of the content view: ledger events only; violations still standing.
-CONTENT_FILTERS = {"events": "NOT derived", "violations": "NOT withdrawn"}
+# Rows of the content view: ledger events only; violations still standing; the
+# versions of history still believed.
+CONTENT_FILTERS = {
+    "events": "NOT derived",
+    "violations": "NOT withdrawn",
+    "listings_history": "known_to IS NULL",
+    "sanctions_history": "known_to IS NULL",
+    "obligations_history": "known_to IS NULL",
+    "violations_history": "known_to IS NULL AND NOT withdrawn",
+}
 
 
 class SchemaNotFound(LookupError):
@@ -77,10 +88,9 @@ def pin_session(conn: psycopg.Connection[Any]) -> None:
     conn.execute("SET extra_float_digits = 3")
 
 
-def content_tables(
-    conn: psycopg.Connection[Any], schema: str, view: str = "content"
-) -> list[str]:
-    """Base tables of a schema that hold ledger content, in name order."""
+def content_tables(conn: psycopg.Connection[Any], schema: str) -> list[str]:
+    """Base tables of a schema that hold ledger content (both views), in name
+    order."""
     rows = conn.execute(
         "SELECT table_name FROM information_schema.tables "
         "WHERE table_schema = %s AND table_type = 'BASE TABLE' ORDER BY table_name",
@@ -93,10 +103,7 @@ def content_tables(
             f"schema {schema!r} does not exist or has no tables: was it projected "
             "or replayed?",
         )
-    kept = [n for n in names if n not in BOOKKEEPING_TABLES]
-    if view == "content":
-        kept = [n for n in kept if not n.endswith("_history")]
-    return kept
+    return [n for n in names if n not in BOOKKEEPING_TABLES]
 
 
 def _row_texts(
@@ -168,7 +175,7 @@ def digest_schema(
     tables: Sequence[str] | None = None,
 ) -> SchemaDigest:
     pin_session(conn)
-    names = list(tables) if tables is not None else content_tables(conn, schema, view)
+    names = list(tables) if tables is not None else content_tables(conn, schema)
     out = []
     for table in names:
         texts = _row_texts(conn, schema, table, view)
@@ -196,8 +203,8 @@ def diff_schemas(
     in the output by the caller) tell which rows belong together.
     """
     pin_session(conn)
-    tables_a = set(content_tables(conn, schema_a, view))
-    tables_b = set(content_tables(conn, schema_b, view))
+    tables_a = set(content_tables(conn, schema_a))
+    tables_b = set(content_tables(conn, schema_b))
     diffs = []
     for table in sorted(tables_a | tables_b):
         rows_a = set(

@@ -359,6 +359,41 @@ def test_a_check_the_engine_withdraws_as_not_owed_leaves_no_obligation() -> None
     assert dict(zip(COLUMNS["violations"], current[0], strict=True))["withdrawn"]
 
 
+def test_a_withdrawn_violation_never_stood_at_any_valid_time() -> None:
+    """Violated on day 5, withdrawn (not owed at all) on day 6, recorded in that
+    order, in one batch or two: from when the withdrawal is known, no valid time
+    shows the violation standing or the obligation owed; before it was known, the
+    ledger believed the violation from day 5 (the history keeps that)."""
+    ob = obligation(limit_value=None, limit_unit=None, due_date=None, due_at=None)
+    violated = {
+        "obligation": ob, "verdict": "VIOLATION", "detected_by": "STATE",
+        "response_event": "E20", "actual_date": "2020-01-11", "reason": "early",
+    }  # fmt: skip
+    withdrawn = {
+        "obligation": ob, "response_event": "E11", "answered_at": rows.iso(T0),
+        "verdict": "WITHDRAWN", "late": False,
+    }  # fmt: skip
+    v = fact(DEADLINE_VIOLATED, 5, 1, violated, actor=LEDGER)
+    w = fact(DEADLINE_MET, 6, 2, withdrawn, actor=LEDGER)
+    key = (ob["obligation_id"],)
+    withdrawn_column = COLUMNS["violations"].index("withdrawn")
+
+    for arrival in ([[v, w]], [[v], [w]]):
+        history = replay_in_batches(rows.OBLIGATION, key, arrival)
+        believed = [h for h in history if h.known_to is None]
+        assert [h for h in believed if h.table == "obligations"] == []
+        standing = [
+            h for h in believed
+            if h.table == "violations" and not h.row[withdrawn_column]
+        ]  # fmt: skip
+        assert standing == [], arrival
+        if len(arrival) == 2:  # believed until the withdrawal was recorded
+            earlier = [h for h in history if h.known_to == w.known.broker_time]
+            assert any(
+                h.table == "violations" and not h.row[withdrawn_column] for h in earlier
+            )
+
+
 # --- the listing term's last day (SPC2017 art.2), as the rules engine counts it ----
 
 

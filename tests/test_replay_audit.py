@@ -486,3 +486,35 @@ def test_what_the_worker_would_dead_letter_is_kept_in_the_replays_schema(
     projector, topic, partition, error = rows[0]
     assert (projector, topic, partition) == ("replay", court, 0)
     assert error.startswith("decode: ")
+
+
+def test_the_content_digest_covers_the_history_the_as_of_views_read(
+    published: Settings, pg_schema: str
+) -> None:
+    """Removing believed versions of a history table (what `query --as-of` and the
+    audit read) changes the content digest, and the diff names that table; versions
+    no longer believed (known_to set) are not content."""
+    other = f"{pg_schema}_h"
+    replay(published, pg_schema, fresh=True)
+    replay(published, other, fresh=True)
+    try:
+        with psycopg.connect(published.postgres_url, autocommit=True) as conn:
+            assert (
+                digest_schema(conn, pg_schema).sha256
+                == digest_schema(conn, other).sha256
+            )
+            gone = conn.execute(
+                f'DELETE FROM "{other}".violations_history WHERE obligation_id IN '
+                f'(SELECT obligation_id FROM "{other}".violations_history '
+                "WHERE known_to IS NULL AND NOT withdrawn LIMIT 1)"
+            ).rowcount
+            assert gone > 0
+            assert (
+                digest_schema(conn, pg_schema).sha256
+                != digest_schema(conn, other).sha256
+            )
+            differing = [d.table for d in diff_schemas(conn, pg_schema, other)
+                         if not d.equal]  # fmt: skip
+            assert differing == ["violations_history"]
+    finally:
+        _drop(published, other)
