@@ -289,9 +289,16 @@ def entities_of(fact: Fact) -> list[Entity]:
 
 
 def effective(kind: str, fact: Fact) -> str:
-    """Effective instant of the event for this entity kind."""
+    """Effective instant of the event for this entity kind: a missed deadline's
+    violation from the end of its due day (24:00 Asia/Shanghai), whenever the clock
+    or the late answer revealed it."""
     if kind == SANCTION and fact.payload.get("since"):
         return _instant(fact, "since")
+    if kind == OBLIGATION and fact.event_type == DEADLINE_VIOLATED:
+        p = fact.payload
+        due_at = (p.get("obligation") or {}).get("due_at")
+        if due_at and p.get("detected_by") in ("TICK", "ANSWER"):
+            return iso(datetime.fromisoformat(str(due_at)))
     return fact.occurred_at
 
 
@@ -558,7 +565,7 @@ def row_of(table: str, key: Key, state: Mapping[str, Any] | None) -> Row | None:
             "calendar_version": ob.get("calendar_version"),
             "why": ob.get("why"),
             "response_event": a.get("response_event")
-            or (v or {}).get("response_event"),
+            or (shown_violation(state) or {}).get("response_event"),
             "answered_at": a.get("answered_at"),
             "verdict": a.get("verdict") or (v or {}).get("verdict"),
             "elapsed_calendar_days": a.get("elapsed_calendar_days"),
@@ -570,14 +577,16 @@ def row_of(table: str, key: Key, state: Mapping[str, Any] | None) -> Row | None:
     elif table == "violations":
         if v is None:
             return None
-        answered_later = bool(a) and a.get("response_event") != v.get("response_event")
+        shown = shown_violation(state)
+        assert shown is not None
+        answered_later = bool(a) and a.get("response_event") != shown["response_event"]
         values = {
             **common,
             "verdict": v["verdict"],
-            "detected_by": v["detected_by"],
-            "response_event": v["response_event"],
-            "actual_date": v["actual_date"],
-            "reason": v["reason"],
+            "detected_by": shown["detected_by"],
+            "response_event": shown["response_event"],
+            "actual_date": shown["actual_date"],
+            "reason": shown["reason"],
             "violated_event": v["event_id"],
             "answer_event": a.get("response_event") if answered_later else None,
             "answered_at": a.get("answered_at") if answered_later else None,
@@ -586,6 +595,40 @@ def row_of(table: str, key: Key, state: Mapping[str, Any] | None) -> Row | None:
     else:
         raise RowError(f"unknown table {table!r}")
     return tuple(_hashable(values[c]) for c in TABLE_COLUMNS[table])
+
+
+def shown_violation(s: Mapping[str, Any]) -> dict[str, Any] | None:
+    """How a violation reads at one valid time: a missed deadline (one with a due
+    date, found by the clock or by the late answer) is told from the obligation and
+    the answer in effect then, whichever the engine met first: unanswered ("no
+    answer", no actual date) until the late answer took effect, then answered late
+    on that day. So the same acts give the same rows however their recording and
+    the clock ticks interleaved; a forbidden act (STATE) or an act check reads as
+    the engine found it."""
+    v, a, ob = s["violation"], s["answer"], s["obligation"] or {}
+    if v is None:
+        return None
+    if v["detected_by"] not in ("TICK", "ANSWER") or not ob.get("due_at"):
+        return {k: v[k] for k in ("detected_by", "response_event", "actual_date",
+                                  "reason")}  # fmt: skip
+    rule, due = ob.get("rule_id"), ob.get("due_date")
+    who = f"responsible {ob.get('responsible_kind')} {ob.get('responsible_code') or ''}"
+    if a is not None and a.get("late") and a.get("verdict") != WITHDRAWN:
+        answered_on = local_date(datetime.fromisoformat(str(a["answered_at"])))
+        response = a.get("response_event")
+        return {
+            "detected_by": "ANSWER",
+            "response_event": response,
+            "actual_date": answered_on.isoformat(),
+            "reason": f"{rule}: due {due}, answered by {response} on {answered_on}; "
+            f"{who}".rstrip(),
+        }
+    return {
+        "detected_by": "TICK",
+        "response_event": None,
+        "actual_date": None,
+        "reason": f"{rule}: due {due}, no answer by the clock tick; {who}".rstrip(),
+    }
 
 
 def _hashable(value: Any) -> Any:

@@ -518,3 +518,51 @@ def test_the_content_digest_covers_the_history_the_as_of_views_read(
             assert differing == ["violations_history"]
     finally:
         _drop(published, other)
+
+
+def test_the_same_acts_recorded_after_a_later_tick_give_the_same_violations(
+    ledger_topics: LedgerTopics, pg_schema: str, tmp_path: Path
+) -> None:
+    """LC-024 (shielded on 2024-04-15, three days late) recorded before any tick,
+    and a copy of it recorded only after the clock reached 2026-04-01: the copy's
+    violations read the same (answered late by the shielding on 2024-04-15, not
+    "no answer by the clock tick" of 2026-04-01), in the tables and in the
+    `--as-of` history between the missed day and the late answer."""
+    from processors.clock import publish_ticks
+    from projections.query import as_of
+
+    settings = ledger_topics.settings
+    record = next(
+        line
+        for line in (REPO_ROOT / "data" / "lifecycles.jsonl").read_text().splitlines()
+        if '"LC-024"' in line
+    )
+    copy = record.replace("LC-024", "LC-924").replace("执6497号", "执9497号")
+    copy = copy.replace("990000241", "990000941")
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_text(record + "\n", "utf-8")
+    second.write_text(copy + "\n", "utf-8")
+    assert sum(r.rejected for r in publish_files([first], settings=settings)) == 0
+    publish_ticks(settings, datetime(2026, 4, 1, tzinfo=SHANGHAI))
+    assert sum(r.rejected for r in publish_files([second], settings=settings)) == 0
+    replay(settings, pg_schema, fresh=True)
+
+    def told(at: datetime | None) -> dict[str, list[tuple[Any, ...]]]:
+        with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
+            rows = as_of(conn, "violations", at, schema=pg_schema)
+        by_case: dict[str, list[tuple[Any, ...]]] = {}
+        for r in rows:
+            case = "copy" if "9497" in r["listing_id"] else "original"
+            by_case.setdefault(case, []).append(
+                (r["rule_id"], str(r["due_date"]), r["detected_by"],
+                 (r["response_event"] or "").replace("LC-924", "LC-024"),
+                 str(r["actual_date"]), r["valid_from"])
+            )  # fmt: skip
+        return {case: sorted(found) for case, found in by_case.items()}
+
+    now = told(None)
+    assert len(now["original"]) == 3 and now["copy"] == now["original"]
+    assert {row[2:5] for row in now["copy"]} == {("ANSWER", "LC-024-E10", "2024-04-15")}
+    missed = told(datetime(2024, 4, 14, 12, tzinfo=SHANGHAI))  # due 04-12, not yet
+    assert missed["copy"] == missed["original"]
+    assert {row[2:5] for row in missed["copy"]} == {("TICK", "", "None")}
