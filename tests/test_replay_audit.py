@@ -166,20 +166,33 @@ def _content(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k not in skip}
 
 
-def test_replay_until_an_instant_equals_the_live_as_of_view(live: Any) -> None:
+@pytest.mark.parametrize(
+    "until",
+    [
+        MIDDLE,  # a clock tick of the live run
+        # between LC-024's missed day (04-12) and its late shielding (04-15)
+        datetime(2024, 4, 13, 12, tzinfo=SHANGHAI),
+        # after LC-038's expiry deletion fell due (2020-10-09), before the next tick
+        datetime(2020, 10, 20, tzinfo=SHANGHAI),
+    ],
+    ids=["at-a-tick", "between-ticks-2024", "between-ticks-2020"],
+)
+def test_replay_until_an_instant_equals_the_live_as_of_view(
+    live: Any, until: datetime
+) -> None:
     settings, schema, scratch = live
     rebuilt = f"{schema}_until"
     scratch.append(rebuilt)
 
-    replay(settings, rebuilt, until=MIDDLE, fresh=True)
+    replay(settings, rebuilt, until=until, fresh=True)
 
     with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
         for table in ("listings", "sanctions", "obligations", "violations"):
             live_rows = [
-                _content(r) for r in as_of(conn, table, at=MIDDLE, schema=schema)
+                _content(r) for r in as_of(conn, table, at=until, schema=schema)
             ]
             replay_rows = [
-                _content(r) for r in as_of(conn, table, at=MIDDLE, schema=rebuilt)
+                _content(r) for r in as_of(conn, table, at=until, schema=rebuilt)
             ]
             assert live_rows == replay_rows, table
             assert live_rows or table == "violations"
