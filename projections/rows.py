@@ -557,6 +557,11 @@ def row_of(table: str, key: Key, state: Mapping[str, Any] | None) -> Row | None:
     if table == "obligations":
         if a.get("verdict") == WITHDRAWN:
             return None  # the engine found this check is not owed at all
+        if state["opened_event"] is None and ob.get("due_at") and _withdrawn(state):
+            # a deadline reported only when missed (no DeadlineOpened: every other
+            # deadline has one), whose violation was taken back (answered on time
+            # after all): in the acts' own order it was never reported at all
+            return None
         values = {
             **common,
             "status": obligation_status(state),
