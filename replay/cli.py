@@ -420,10 +420,38 @@ def missed_command(
         code = _agency(code)
     elif kind == "COURT":
         code = _court(code)
+    elif kind == "REPUBLISHER" and not str(code).strip():
+        raise typer.BadParameter("--publisher is empty; expected a republisher name")
     first, last = _date_range(since, until)
     with _connect(schema, built=True) as conn:
+        if kind == "REPUBLISHER":
+            _known_republisher(conn, schema, str(code))
         rows = missed_deadlines(conn, schema, first, last, kind, code)
     _show("missed deadlines", rows, as_json)
+
+
+def _known_republisher(conn: Any, schema: str, name: str) -> None:
+    """Republishers are named as the courts' requests name them (free text): a name
+    no obligation carries is a usage error listing the names that do, not an empty
+    report."""
+    from psycopg import sql
+
+    known = [
+        r[0]
+        for r in conn.execute(
+            sql.SQL(
+                "SELECT DISTINCT responsible_code FROM {}.obligations WHERE "
+                "responsible_kind = 'REPUBLISHER' AND responsible_code IS NOT NULL "
+                "ORDER BY 1"
+            ).format(sql.Identifier(schema))
+        )
+    ]
+    if name not in known:
+        shown = "; ".join(known[:10]) + ("; ..." if len(known) > 10 else "")
+        raise LookupError(
+            f"no obligation of a republisher named {name!r} is recorded in schema "
+            f"{schema!r}; republishers named there: {shown or 'none'}"
+        )
 
 
 @audit_app.command("figures")

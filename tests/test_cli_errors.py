@@ -740,3 +740,18 @@ def test_generate_into_a_directory_that_cannot_be_made_is_a_usage_error(
     assert lines[0].startswith(
         f"error: cannot write the workload to --out '{REPO_ROOT / out}'"
     )
+
+
+@pytest.mark.services
+def test_audit_missed_names_the_republishers_it_knows_for_an_unknown_one(
+    listed: str, database: str
+) -> None:
+    """Republishers are named in free text: a name no obligation carries (a typo)
+    is a usage error that lists the names recorded, not an empty report."""
+    args = ["audit", "missed", "--from", "2021-01-01", "--to", "2021-12-31",
+            "--schema", listed]  # fmt: skip
+    unknown = run(*args, "--publisher", "不存在的网站")
+    assert unknown.exit_code == EXIT_USAGE, unknown.output
+    assert "no obligation of a republisher named '不存在的网站'" in unknown.stderr
+    empty = run(*args, "--publisher", " ")
+    assert empty.exit_code == EXIT_USAGE, empty.output
