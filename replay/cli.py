@@ -252,12 +252,22 @@ def replay_command(
     ):
         task = progress.add_task("replay", total=None, rate="")
         started = time.monotonic()
+        piped = not progress.console.is_terminal
+        said = [started]
 
         def on_progress(done: int, total: int) -> None:
-            elapsed = max(time.monotonic() - started, 1e-6)
-            progress.update(
-                task, completed=done, total=total, rate=f"{done / elapsed:,.0f}"
-            )
+            now = time.monotonic()
+            elapsed = max(now - started, 1e-6)
+            rate = done / elapsed
+            progress.update(task, completed=done, total=total, rate=f"{rate:,.0f}")
+            if piped and (now - said[0] >= 10 or done >= total):
+                said[0] = now  # no bar when piped: a line every 10 s instead
+                left = (total - done) / rate if rate else 0.0
+                typer.echo(
+                    f"replay: {done:,}/{total:,} records, {rate:,.0f} records/s, "
+                    f"about {left:,.0f} s left",
+                    err=True,
+                )
 
         try:
             stats = replay(

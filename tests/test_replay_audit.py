@@ -594,3 +594,19 @@ def test_the_same_acts_recorded_after_a_later_tick_give_the_same_violations(
         text = json.dumps({k: v for k, v in r.items() if k not in skip}, default=str)
         by_case[case].add(text.replace("LC-924", "LC-024").replace("9497", "6497"))
     assert by_case["copy"] == by_case["original"] and len(by_case["copy"]) == 4
+
+
+def test_a_piped_replay_reports_its_progress_in_lines(
+    published: Settings, pg_schema: str
+) -> None:
+    """No terminal, no bar: the rate and the time left come as lines on stderr."""
+    done = subprocess.run(
+        [sys.executable, "-m", "shixin", "replay", "--into", pg_schema, "--fresh",
+         "--batch", "50"],
+        env=_env(published), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("replay: ")]
+    assert lines and "records/s" in lines[-1] and "s left" in lines[-1]
+    last = lines[-1].split()[1].replace(",", "")
+    assert last.split("/")[0] == last.split("/")[1]  # the last one: all done
