@@ -25,9 +25,11 @@ obligation from the clock) or `LISTING_TERM_EXPIRED` yet, but the agency has not
 released its measure, the measure is **not active**: legally it must no longer be
 enforced, and intercepting on it would repeat the wrong of LC-035. The answer lists
 such measures separately as `stale` (with the agency), each with its
-`stale_reason` ("listing … is SHIELDED: release overdue"; "the term of listing …
-ended on <last day>: its deletion is due …"), so the agency sees that its release
-is overdue. `SUSPENDED` (objection under verification) is not active either.
+`stale_reason` ("listing … is SHIELDED: not to be enforced, its release is
+owed"; "the term of listing … ended on <last day>: its deletion is due …"), so the
+agency sees that its release is owed (overdue once its own deadline has passed,
+which the obligations say).
+`SUSPENDED` (objection under verification) is not active either.
 
 Legal representatives. For an organisation debtor the consumption bans of group 七
 (`CONSUMPTION_BANS`: trains, flights, star hotels, travel, private schools,
@@ -499,7 +501,10 @@ def stale_reason(
             "and its measures are not to be enforced from "
             f"{(term_expires + timedelta(days=1)).isoformat()}"
         )
-    return f"listing {listing_id} is {listing_state}: release overdue"
+    return (
+        f"listing {listing_id} is {listing_state}: not to be enforced, its release "
+        "is owed"
+    )
 
 
 def check(

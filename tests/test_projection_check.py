@@ -369,5 +369,5 @@ def test_a_shielded_listing_is_stale_with_its_reason(
         apply_batch(conn, pg_schema, org_listing(shielded=True))
     found = check(conn, USCC, schema=pg_schema, at=T0 + timedelta(days=20))
     assert [m.stale_reason for m in found.stale] == [
-        "listing L-ORG is SHIELDED: release overdue"
+        "listing L-ORG is SHIELDED: not to be enforced, its release is owed"
     ] * 2

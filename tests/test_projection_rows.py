@@ -307,7 +307,7 @@ def test_an_act_check_violation_after_a_compliant_answer_stands() -> None:
     ("listing_state", "sanction_state", "basis", "until", "active"),
     [
         ("PUBLISHED", "APPLIED", None, None, True),
-        ("SHIELDED", "APPLIED", None, None, False),  # release overdue: not enforceable
+        ("SHIELDED", "APPLIED", None, None, False),  # release owed: not enforceable
         ("PUBLISHED", "SUSPENDED", None, None, False),
         ("SHIELDED", "RETAINED", "法律依据", date(2020, 10, 5), True),
         ("SHIELDED", "RETAINED", None, date(2020, 10, 5), False),

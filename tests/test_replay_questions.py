@@ -197,7 +197,9 @@ def test_the_term_is_the_one_in_force_on_the_day_asked_about(
     assert ended["stale_reason"] == term_reason(LAST_DAY)
     gone = answer(conn, pg_schema, date(2026, 3, 10))[RAILWAY]
     assert gone["must_enforce"] is False
-    assert gone["stale_reason"] == "listing L-Q is DELETED: release overdue"
+    assert gone["stale_reason"] == (
+        "listing L-Q is DELETED: not to be enforced, its release is owed"
+    )
     again = answer(conn, pg_schema, date(2026, 5, 2))[RAILWAY]
     assert (again["listing_state"], again["term_expires"]) == (
         "RELISTED",
@@ -363,7 +365,7 @@ def test_a_legal_representative_of_a_shielded_listing_need_not_be_enforced(
         (RAILWAY, LEGAL_REPRESENTATIVE, False),
     ]
     assert {r["stale_reason"] for r in rows} == {
-        "listing L-ORG is SHIELDED: release overdue"
+        "listing L-ORG is SHIELDED: not to be enforced, its release is owed"
     }
 
 
