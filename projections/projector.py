@@ -176,6 +176,10 @@ def run(
                         )
                 with conn.transaction():
                     result = apply_batch(conn, schema, items, cache)
+                    rejected.extend(
+                        Rejected(c.topic, c.partition, c.offset, c.error)
+                        for c in result.contradictions
+                    )
                     _save_offsets(conn, schema, projector, positions, rejected)
                 conn.commit()
                 stats.batches += 1

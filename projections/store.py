@@ -144,6 +144,44 @@ class BatchResult:
     applied: int  # events new to the schema
     skipped: int  # events seen before (same event id)
     recomputed: int  # entities rebuilt from all their events (out-of-order input)
+    # events whose id was seen before with other content: the first one stands
+    contradictions: tuple[Contradiction, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Contradiction:
+    """An event id met again with other content (another act under a reused id, or
+    a derived event an upgraded engine derives otherwise): the first one stands."""
+
+    event_id: str
+    topic: str
+    partition: int
+    offset: int
+    fields: tuple[str, ...]  # what differs
+
+    @property
+    def error(self) -> str:
+        return (
+            f"event {self.event_id} was applied before with other "
+            f"{', '.join(self.fields)}; the first one stands"
+        )
+
+
+# What an event says (not where the log holds it): two events of one id must agree.
+_SAID = (
+    "event_type", "listing_id", "occurred_at", "actor_kind", "actor_code",
+    "jurisdiction", "source_event_id", "seq", "payload",
+)  # fmt: skip
+
+
+def _said(fact: Fact) -> dict[str, Any]:
+    said = {name: getattr(fact, name) for name in _SAID[:-1]}
+    said["payload"] = fact.payload_json()
+    return said
+
+
+def _differing(a: dict[str, Any], b: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(name for name in _SAID if a[name] != b[name])
 
 
 def apply_batch(
@@ -161,21 +199,44 @@ def apply_batch(
     """
     conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
 
-    # 1. facts, without events this schema has already applied
+    # 1. facts, without events this schema has already applied; an id met again
+    # with other content is named, never silently dropped
     facts: dict[str, Fact] = {}
+    contradictions: list[Contradiction] = []
     for event, position in items:
-        if event.event_id not in facts:
+        first = facts.get(event.event_id)
+        if first is None:
             facts[event.event_id] = Fact.of(event, position)
-    seen = {
-        row[0]
-        for row in conn.execute(
-            "SELECT event_id FROM events WHERE event_id = ANY(%s)", (list(facts),)
-        )
-    }
+            continue
+        again = Fact.of(event, position)
+        differing = _differing(_said(first), _said(again))
+        if differing:
+            contradictions.append(_contradiction(again, differing))
+    seen = set()
+    for row in conn.execute(
+        sql.SQL("SELECT {} FROM events WHERE event_id = ANY(%s)").format(
+            sql.SQL(", ").join(map(sql.Identifier, ("event_id", *_SAID)))
+        ),
+        (list(facts),),
+    ):
+        seen.add(row[0])
+        stored = dict(zip(_SAID, row[1:], strict=True))
+        stored["occurred_at"] = rows.iso(stored["occurred_at"])
+        stored["payload"] = json.dumps(stored["payload"], ensure_ascii=False,
+                                       sort_keys=True)  # fmt: skip
+        differing = _differing(stored, _said(facts[row[0]]))
+        if differing:
+            contradictions.append(_contradiction(facts[row[0]], differing))
+    for c in contradictions:
+        logger.warning(
+            "contradicting event schema=%s event_id=%s topic=%s partition=%d "
+            "offset=%d differs=%s",
+            schema, c.event_id, c.topic, c.partition, c.offset, ",".join(c.fields),
+        )  # fmt: skip
     new = [f for f in facts.values() if f.event_id not in seen]
     skipped = len(items) - len(new)
     if not new:
-        return BatchResult(0, skipped, 0)
+        return BatchResult(0, skipped, 0, tuple(contradictions))
 
     # 2. the event history, before planning: a recompute reads it back
     _copy(conn, "events", EVENT_COLUMNS, (_event_row(f) for f in new))
@@ -256,7 +317,12 @@ def apply_batch(
         len(changes),
         recomputed,
     )
-    return BatchResult(len(new), skipped, recomputed)
+    return BatchResult(len(new), skipped, recomputed, tuple(contradictions))
+
+
+def _contradiction(fact: Fact, differing: tuple[str, ...]) -> Contradiction:
+    k = fact.known
+    return Contradiction(fact.event_id, k.topic, k.partition, k.offset, differing)
 
 
 def _event_row(f: Fact) -> tuple[Any, ...]:

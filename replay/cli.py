@@ -293,7 +293,16 @@ def replay_command(
         f"{stats.applied:,} events applied, {stats.skipped:,} seen before, "
         f"{stats.derived:,} derived, {stats.filtered:,} after --until, "
         f"{stats.dead_letters:,} undecodable or refused"
-        + (f" (named in {into}.projector_rejects)" if stats.dead_letters else "")
+        + (
+            f", {stats.contradictions:,} event ids met again with other content"
+            if stats.contradictions
+            else ""
+        )
+        + (
+            f" (named in {into}.projector_rejects)"
+            if stats.dead_letters or stats.contradictions
+            else ""
+        )
         + (" — interrupted, run again to resume" if stats.interrupted else "")
     )
     if stats.interrupted:

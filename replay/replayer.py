@@ -88,6 +88,7 @@ class ReplayStats:
     skipped: int = 0  # events the schema had seen (same event id)
     derived: int = 0
     dead_letters: int = 0  # records the live worker would have dead-lettered
+    contradictions: int = 0  # event ids met again with other content
     decoded_seconds: float = 0.0
     seconds: float = 0.0
     resumed: bool = False
@@ -349,6 +350,9 @@ def replay(
                 try:
                     with conn.transaction():
                         result = apply_batch(conn, schema, items, cache)
+                        for c in result.contradictions:
+                            _note(rejects, (c.topic, c.partition, c.offset), c.error)
+                        stats.contradictions += len(result.contradictions)
                         _save_checkpoint(
                             conn, schema, positions, listings, open_index, clock
                         )
@@ -555,8 +559,7 @@ def _project(
                 f"{headers.get('dead_letter_stage', b'').decode()}: "
                 f"{headers.get('dead_letter_reason', b'').decode()}"
             )
-            key = (record.topic, record.partition, record.offset)
-            rejects[key] = f"{rejects[key]}; {reason}" if key in rejects else reason
+            _note(rejects, (record.topic, record.partition, record.offset), reason)
             continue
         # the event the live projector would decode from `message.value`
         derived = message.event if message.event is not None else decode(message.value)
@@ -598,6 +601,10 @@ def _holds_no_events(conn: psycopg.Connection[Any], schema: str) -> bool:
     ).fetchone()
     conn.commit()
     return bool(row and row[0])
+
+
+def _note(rejects: Rejects, key: tuple[str, int, int], reason: str) -> None:
+    rejects[key] = f"{rejects[key]}; {reason}" if key in rejects else reason
 
 
 def _save_rejects(conn: psycopg.Connection[Any], schema: str, rejects: Rejects) -> None:

@@ -525,3 +525,37 @@ def test_query_instants_need_an_offset_as_replay_until_does(
         get_settings.cache_clear()
     assert bad.exit_code == 2 and refused in bad.output.replace("\n", " ")
     assert fine.exit_code == 0, fine.output
+
+
+def test_an_event_id_met_again_with_other_content_is_named_and_the_first_stands(
+    conn: psycopg.Connection, pg_schema: str, items: Any
+) -> None:
+    """A redelivery (same id, same content) is skipped quietly; the same id with
+    another payload or instant, later or in the same batch, is a contradiction
+    naming what differs; the tables keep the first."""
+    from dataclasses import replace
+
+    project(conn, pg_schema, items, 500)
+    before = {t: digest(conn, pg_schema, t) for t in TABLES}
+    event, position = next(
+        (e, p) for e, p in items if e.event_type == "LISTING_DECISION_MADE"
+    )
+    other = replace(event, payload={**event.payload, "document": "另一份决定书"})
+    later = replace(event, occurred_at=event.occurred_at + timedelta(days=1))
+
+    with conn.transaction():
+        again = apply_batch(conn, pg_schema, [(event, position)])
+    assert (again.skipped, again.contradictions) == (1, ())
+    with conn.transaction():
+        result = apply_batch(conn, pg_schema, [(other, position), (later, position)])
+    # in the batch, `later` differs from `other` (met first); `other` from the table
+    assert [c.fields for c in result.contradictions] == [
+        ("occurred_at", "payload"),
+        ("payload",),
+    ]
+    assert {c.event_id for c in result.contradictions} == {event.event_id}
+    assert "applied before with other payload" in result.contradictions[1].error
+    with conn.transaction():
+        result = apply_batch(conn, pg_schema, [(later, position)])
+    assert [c.fields for c in result.contradictions] == [("occurred_at",)]
+    assert {t: digest(conn, pg_schema, t) for t in TABLES} == before
