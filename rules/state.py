@@ -1,6 +1,7 @@
 """Per-listing state of the rules engine: the events seen and what they add up to.
 
-`ListingState` keeps the sorted, compact list of a listing's events (so any arrival
+`ListingState` (native, `rules._native`; `PyListingState` is the pure-Python one of
+the reference engine) keeps the sorted, compact list of a listing's events (so any arrival
 order can be re-folded into the same result), the folded facts (listing lifecycle,
 sanction state per agency and measure, obligations, act checks), the latest clock
 instant, and what has already been emitted (so derived events are a diff). Every
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from rules._native import ListingState as ListingState
 
 # Payload keys the rules read; everything else stays in the log, not in the state.
 KEPT_PAYLOAD_KEYS = (
@@ -86,7 +89,10 @@ def new_fold() -> dict[str, Any]:
 
 
 @dataclass(slots=True)
-class ListingState:
+class PyListingState:
+    """The state as the pure-Python reference engine (rules/_reference.py) keeps it;
+    `ListingState` (the native one) gives and takes the same `to_dict()`."""
+
     listing_id: str
     jurisdiction: str
     events: list[CompactEvent] = field(default_factory=list)
@@ -122,23 +128,39 @@ class ListingState:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ListingState:
-        version = data.get("v")
-        if version not in (1, 2):
-            raise ValueError(
-                f"listing state version {version!r} is unknown; expected 1 or 2"
-            )
-        emitted = dict(data["emitted"])
-        if version == 1:
-            emitted = _emitted_from_v1(emitted)
+    def from_dict(cls, data: dict[str, Any]) -> PyListingState:
+        listing_id, jurisdiction, events, fold, now, emitted = from_dict_parts(data)
         return cls(
-            listing_id=data["listing_id"],
-            jurisdiction=data["jurisdiction"],
-            events=[list(e) for e in data["events"]],
-            fold=data["fold"],
-            now=data["now"],
+            listing_id=listing_id,
+            jurisdiction=jurisdiction,
+            events=events,
+            fold=fold,
+            now=now,
             emitted=emitted,
         )
+
+
+def from_dict_parts(
+    data: dict[str, Any],
+) -> tuple[str, str, list[CompactEvent], dict[str, Any], int | None, dict[str, Any]]:
+    """The fields of a stored state (`to_dict()`), version 1 upgraded: what both
+    `ListingState.from_dict` (native) and `PyListingState.from_dict` load."""
+    version = data.get("v")
+    if version not in (1, 2):
+        raise ValueError(
+            f"listing state version {version!r} is unknown; expected 1 or 2"
+        )
+    emitted = dict(data["emitted"])
+    if version == 1:
+        emitted = _emitted_from_v1(emitted)
+    return (
+        data["listing_id"],
+        data["jurisdiction"],
+        [list(e) for e in data["events"]],
+        data["fold"],
+        data["now"],
+        emitted,
+    )
 
 
 def _emitted_from_v1(old: dict[str, str]) -> dict[str, Any]:
