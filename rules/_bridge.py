@@ -127,8 +127,7 @@ def native_calendar(cal: LegalCalendar) -> _native.Calendar:
     if cached is not None and cached[0] is cal:
         return cached[1]
     national = {
-        year: (sorted(hol), sorted(work))
-        for year, (hol, work) in cal._national.items()
+        year: (sorted(hol), sorted(work)) for year, (hol, work) in cal._national.items()
     }
     regions = {
         code: (sorted(hol), sorted(work)) for code, (hol, work) in cal._regions.items()

@@ -1,11 +1,11 @@
 """Per-listing state of the rules engine: the events seen and what they add up to.
 
-`ListingState` (native, `rules._native`; `PyListingState` is the pure-Python one of
-the reference engine) keeps the sorted, compact list of a listing's events (so any arrival
-order can be re-folded into the same result), the folded facts (listing lifecycle,
-sanction state per agency and measure, obligations, act checks), the latest clock
-instant, and what has already been emitted (so derived events are a diff). Every
-field is a JSON primitive: `to_dict()`/`from_dict()` round-trip exactly.
+`ListingState` (native, `rules._native`; `PyListingState` is the pure-Python one
+of the reference engine) keeps the sorted, compact list of a listing's events (so
+any arrival order can be re-folded into the same result), the folded facts
+(listing lifecycle, sanction state per agency and measure, obligations, act checks),
+the latest clock instant, and what has already been emitted (so derived events are
+a diff). Every field is a JSON primitive: `to_dict()`/`from_dict()` round-trip exactly.
 """
 
 from __future__ import annotations

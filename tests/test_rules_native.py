@@ -155,9 +155,10 @@ def test_native_is_the_engine() -> None:
 def test_samples_identical(converter: str) -> None:
     rng = random.Random(7)
     for record in records():
-        events = (
-            adapter_events(record) if converter == "adapter" else lifecycle_events(record)
-        )
+        if converter == "adapter":
+            events = adapter_events(record)
+        else:
+            events = lifecycle_events(record)
         run_in_order(events)
         for _ in range(6):
             run_shuffled(events, rng)
