@@ -1,5 +1,25 @@
 # The product's long-running services (`shixin process`, `shixin project`) for
 # docker compose; Kafka and PostgreSQL come from their own images.
+# The rules engine's native core (rules/native, Rust) is compiled in a build stage
+# (rustup's stable toolchain); the image gets the wheel only.
+FROM python:3.11-slim AS build
+RUN apt-get update && apt-get install -y --no-install-recommends curl ca-certificates \
+      gcc libc6-dev && rm -rf /var/lib/apt/lists/* \
+    && curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs \
+      | sh -s -- -y --profile minimal --default-toolchain stable
+ENV PATH=/root/.cargo/bin:$PATH
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY shixin ./shixin
+COPY schemas ./schemas
+COPY contract ./contract
+COPY rules ./rules
+COPY producers ./producers
+COPY processors ./processors
+COPY projections ./projections
+COPY replay ./replay
+RUN pip wheel --no-cache-dir --no-deps -w /wheels .
+
 FROM python:3.11-slim
 
 WORKDIR /app
@@ -15,6 +35,7 @@ COPY processors ./processors
 COPY projections ./projections
 COPY replay ./replay
 COPY data ./data
-RUN pip install --no-cache-dir . && mkdir -p /data
+COPY --from=build /wheels /wheels
+RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels && mkdir -p /data
 
 ENTRYPOINT ["shixin"]
