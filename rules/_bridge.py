@@ -6,6 +6,7 @@ those give exactly what the Python engine gives, errors included."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import UTC, date, timezone
 from typing import Any
@@ -30,6 +31,7 @@ from rules.state import from_dict_parts
 
 __all__ = [
     "LEDGER_ACTOR",
+    "LEDGER_EVENT_SLOTS",
     "UTC",
     "Check",
     "LedgerEvent",
@@ -51,6 +53,30 @@ __all__ = [
 ]
 
 _engine_logger = logging.getLogger("rules.engine")
+
+# The slot descriptors of LedgerEvent in the order the core sets them (its
+# constructor's order): a derived event is allocated and these set, as
+# LedgerEvent.__init__ does itself.
+_LEDGER_EVENT_FIELDS = (
+    "event_id",
+    "event_type",
+    "listing_id",
+    "occurred_at",
+    "actor",
+    "jurisdiction",
+    "payload",
+    "source_event_id",
+    "seq",
+    "correlation_id",
+    "causation_id",
+    "position",
+)
+if tuple(f.name for f in dataclasses.fields(LedgerEvent)) != _LEDGER_EVENT_FIELDS:
+    raise ImportError(
+        "contract.event.LedgerEvent fields changed; rules._native sets "
+        f"{_LEDGER_EVENT_FIELDS}"
+    )
+LEDGER_EVENT_SLOTS = tuple(vars(LedgerEvent)[name] for name in _LEDGER_EVENT_FIELDS)
 fromisoformat = date.fromisoformat
 
 # native twins of the Policy / LegalCalendar objects seen, by id (the object is

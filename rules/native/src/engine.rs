@@ -1517,38 +1517,38 @@ fn obligation<'py>(st: &StateData, ob: &ObView, rule: &Rule, cx: &Ctx<'_, 'py>) 
         }
     };
     let d = PyDict::new(py);
-    d.set_item("obligation_id", &oid)?;
-    d.set_item("rule_id", &rule.id)?;
-    d.set_item("rule_source", ob.source)?;
-    d.set_item("policy_version", &rule.policy_version)?;
-    d.set_item("obligor", &rule.obligor)?;
-    d.set_item("responsible_kind", &rule.responsible)?;
-    d.set_item("responsible_code", os(py, &ob.resp_code))?;
-    d.set_item("trigger_event", ob.trigger)?;
-    d.set_item("triggered_at", cal::instant(py, ob.ts)?)?;
+    d.set_item(pyo3::intern!(py, "obligation_id"), &oid)?;
+    d.set_item(pyo3::intern!(py, "rule_id"), rule.py.id.bind(py))?;
+    d.set_item(pyo3::intern!(py, "rule_source"), ob.source)?;
+    d.set_item(pyo3::intern!(py, "policy_version"), rule.py.policy_version.bind(py))?;
+    d.set_item(pyo3::intern!(py, "obligor"), rule.py.obligor.bind(py))?;
+    d.set_item(pyo3::intern!(py, "responsible_kind"), rule.py.responsible.bind(py))?;
+    d.set_item(pyo3::intern!(py, "responsible_code"), os(py, &ob.resp_code))?;
+    d.set_item(pyo3::intern!(py, "trigger_event"), ob.trigger)?;
+    d.set_item(pyo3::intern!(py, "triggered_at"), cal::instant(py, ob.ts)?)?;
     match (&rule.limit, is_deadline) {
         (Some((v, _, u)), true) => {
-            d.set_item("limit_value", *v)?;
-            d.set_item("limit_unit", u)?;
+            d.set_item(pyo3::intern!(py, "limit_value"), *v)?;
+            d.set_item(pyo3::intern!(py, "limit_unit"), u)?;
         }
         _ => {
-            d.set_item("limit_value", py.None())?;
-            d.set_item("limit_unit", py.None())?;
+            d.set_item(pyo3::intern!(py, "limit_value"), py.None())?;
+            d.set_item(pyo3::intern!(py, "limit_unit"), py.None())?;
         }
     }
     match due {
         Some(day) => {
-            d.set_item("due_date", cal::date_obj(py, day)?)?;
-            d.set_item("due_at", cal::instant(py, end_of_day(py, day)?)?)?;
+            d.set_item(pyo3::intern!(py, "due_date"), cal::date_obj(py, day)?)?;
+            d.set_item(pyo3::intern!(py, "due_at"), cal::instant(py, end_of_day(py, day)?)?)?;
         }
         None => {
-            d.set_item("due_date", py.None())?;
-            d.set_item("due_at", py.None())?;
+            d.set_item(pyo3::intern!(py, "due_date"), py.None())?;
+            d.set_item(pyo3::intern!(py, "due_at"), py.None())?;
         }
     }
-    d.set_item("provisional", ob.prov)?;
-    d.set_item("calendar_version", os(py, ob.cal))?;
-    d.set_item("why", &rule.why)?;
+    d.set_item(pyo3::intern!(py, "provisional"), ob.prov)?;
+    d.set_item(pyo3::intern!(py, "calendar_version"), os(py, ob.cal))?;
+    d.set_item(pyo3::intern!(py, "why"), rule.py.why.bind(py))?;
     Ok((d, oid))
 }
 
@@ -1561,13 +1561,13 @@ fn met<'py>(
     elapsed: (Option<i64>, Option<i64>),
 ) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
-    d.set_item("obligation", obligation)?;
-    d.set_item("response_event", response)?;
-    d.set_item("answered_at", cal::instant(py, answered_ts)?)?;
-    d.set_item("verdict", verdict)?;
-    d.set_item("late", violating(verdict))?;
-    d.set_item("elapsed_calendar_days", elapsed.0)?;
-    d.set_item("elapsed_working_days", elapsed.1)?;
+    d.set_item(pyo3::intern!(py, "obligation"), obligation)?;
+    d.set_item(pyo3::intern!(py, "response_event"), response)?;
+    d.set_item(pyo3::intern!(py, "answered_at"), cal::instant(py, answered_ts)?)?;
+    d.set_item(pyo3::intern!(py, "verdict"), verdict)?;
+    d.set_item(pyo3::intern!(py, "late"), violating(verdict))?;
+    d.set_item(pyo3::intern!(py, "elapsed_calendar_days"), elapsed.0)?;
+    d.set_item(pyo3::intern!(py, "elapsed_working_days"), elapsed.1)?;
     Ok(d)
 }
 
@@ -1581,15 +1581,15 @@ fn violated<'py>(
     reason: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
-    d.set_item("obligation", obligation)?;
-    d.set_item("verdict", verdict)?;
-    d.set_item("detected_by", detected)?;
-    d.set_item("response_event", os(py, response))?;
+    d.set_item(pyo3::intern!(py, "obligation"), obligation)?;
+    d.set_item(pyo3::intern!(py, "verdict"), verdict)?;
+    d.set_item(pyo3::intern!(py, "detected_by"), detected)?;
+    d.set_item(pyo3::intern!(py, "response_event"), os(py, response))?;
     match actual {
-        Some(day) => d.set_item("actual_date", cal::date_obj(py, day)?)?,
-        None => d.set_item("actual_date", py.None())?,
+        Some(day) => d.set_item(pyo3::intern!(py, "actual_date"), cal::date_obj(py, day)?)?,
+        None => d.set_item(pyo3::intern!(py, "actual_date"), py.None())?,
     }
-    d.set_item("reason", reason)?;
+    d.set_item(pyo3::intern!(py, "reason"), reason)?;
     Ok(d)
 }
 
@@ -1597,7 +1597,7 @@ fn opened_event(st: &StateData, cause: &Cause, oid: &str, ob: &Obligation, rule:
     let py = cx.py;
     let (obligation, _) = obligation(st, &view(ob), rule, cx)?;
     let payload = PyDict::new(py);
-    payload.set_item("obligation", obligation)?;
+    payload.set_item(pyo3::intern!(py, "obligation"), obligation)?;
     derived(st, cause, DEADLINE_OPENED, oid, ob.ts, payload, cx)
 }
 
@@ -1647,7 +1647,7 @@ fn met_event(st: &StateData, cause: &Cause, ob: &Obligation, rule: &Rule, verdic
     let answer = or_none(&ob.answer);
     let payload = met(py, obligation, answer, answer_ts, verdict, elapsed)?;
     if ob.answer.is_none() {
-        payload.set_item("response_event", py.None())?;
+        payload.set_item(pyo3::intern!(py, "response_event"), py.None())?;
     }
     let key = format!("{oid}|{verdict}|{answer}");
     derived(st, cause, DEADLINE_MET, &key, answer_ts, payload, cx)
@@ -1767,23 +1767,23 @@ fn sanction_event(st: &StateData, cause: &Cause, change: &Change, key: &str, cx:
         Some(a) if !a.is_empty() => a.clone(),
         _ => change.measure.split('.').next().unwrap_or("").to_string(),
     };
-    d.set_item("agency", agency)?;
-    d.set_item("measure_code", &change.measure)?;
-    d.set_item("state", &change.new)?;
-    d.set_item("previous_state", os(py, &change.previous))?;
-    d.set_item("since", cal::instant(py, change.ts)?)?;
-    d.set_item("reason", change.reason.to_py(py)?)?;
-    d.set_item("legal_basis", change.basis.to_py(py)?)?;
+    d.set_item(pyo3::intern!(py, "agency"), agency)?;
+    d.set_item(pyo3::intern!(py, "measure_code"), &change.measure)?;
+    d.set_item(pyo3::intern!(py, "state"), &change.new)?;
+    d.set_item(pyo3::intern!(py, "previous_state"), os(py, &change.previous))?;
+    d.set_item(pyo3::intern!(py, "since"), cal::instant(py, change.ts)?)?;
+    d.set_item(pyo3::intern!(py, "reason"), change.reason.to_py(py)?)?;
+    d.set_item(pyo3::intern!(py, "legal_basis"), change.basis.to_py(py)?)?;
     if change.until.truthy(py)? {
         let day = match &change.until {
             Val::Str(s) => cal::iso_date_str(py, s)?,
             other => cal::iso_date_obj(py, other.to_py(py)?.bind(py))?,
         };
-        d.set_item("retained_until", cal::date_obj(py, day)?)?;
+        d.set_item(pyo3::intern!(py, "retained_until"), cal::date_obj(py, day)?)?;
     } else {
-        d.set_item("retained_until", py.None())?;
+        d.set_item(pyo3::intern!(py, "retained_until"), py.None())?;
     }
-    d.set_item("trigger_event", &change.src)?;
+    d.set_item(pyo3::intern!(py, "trigger_event"), &change.src)?;
     derived(st, cause, SANCTION_STATE_CHANGED, key, change.ts, d, cx)
 }
 
@@ -1844,55 +1844,55 @@ fn check_row(st: &StateData, ob: &Obligation, rule: &Rule, verdict: &str, cx: &C
         _ => py.None(),
     };
     let kw = PyDict::new(py);
-    kw.set_item("listing_id", &st.listing_id)?;
-    kw.set_item("rule_id", &rule.id)?;
-    kw.set_item("source", &ob.source)?;
-    kw.set_item("trigger_event", &ob.trigger)?;
-    kw.set_item("response_event", response)?;
-    kw.set_item("verdict", verdict)?;
-    kw.set_item("deadline", deadline)?;
+    kw.set_item(pyo3::intern!(py, "listing_id"), &st.listing_id)?;
+    kw.set_item(pyo3::intern!(py, "rule_id"), &rule.id)?;
+    kw.set_item(pyo3::intern!(py, "source"), &ob.source)?;
+    kw.set_item(pyo3::intern!(py, "trigger_event"), &ob.trigger)?;
+    kw.set_item(pyo3::intern!(py, "response_event"), response)?;
+    kw.set_item(pyo3::intern!(py, "verdict"), verdict)?;
+    kw.set_item(pyo3::intern!(py, "deadline"), deadline)?;
     match &rule.limit {
         Some((v, _, u)) => {
-            kw.set_item("limit_value", *v)?;
-            kw.set_item("limit_unit", u)?;
+            kw.set_item(pyo3::intern!(py, "limit_value"), *v)?;
+            kw.set_item(pyo3::intern!(py, "limit_unit"), u)?;
         }
         None => {
-            kw.set_item("limit_value", py.None())?;
-            kw.set_item("limit_unit", py.None())?;
+            kw.set_item(pyo3::intern!(py, "limit_value"), py.None())?;
+            kw.set_item(pyo3::intern!(py, "limit_unit"), py.None())?;
         }
     }
-    kw.set_item("obligor", &rule.obligor)?;
-    kw.set_item("responsible_kind", &rule.responsible)?;
-    kw.set_item("responsible_code", os(py, &ob.resp_code))?;
-    kw.set_item("why", &rule.why)?;
-    kw.set_item("provisional", ob.prov)?;
-    kw.set_item("calendar_version", os(py, &ob.cal))?;
-    kw.set_item("elapsed_calendar_days", elapsed_cal)?;
-    kw.set_item("elapsed_working_days", elapsed_wd)?;
+    kw.set_item(pyo3::intern!(py, "obligor"), &rule.obligor)?;
+    kw.set_item(pyo3::intern!(py, "responsible_kind"), &rule.responsible)?;
+    kw.set_item(pyo3::intern!(py, "responsible_code"), os(py, &ob.resp_code))?;
+    kw.set_item(pyo3::intern!(py, "why"), &rule.why)?;
+    kw.set_item(pyo3::intern!(py, "provisional"), ob.prov)?;
+    kw.set_item(pyo3::intern!(py, "calendar_version"), os(py, &ob.cal))?;
+    kw.set_item(pyo3::intern!(py, "elapsed_calendar_days"), elapsed_cal)?;
+    kw.set_item(pyo3::intern!(py, "elapsed_working_days"), elapsed_wd)?;
     Ok(rt(py).check_cls.bind(py).call((), Some(&kw))?.unbind())
 }
 
 fn act_row(st: &StateData, ac: &ActCheck, rule: &Rule, cx: &Ctx) -> PyResult<PyObject> {
     let py = cx.py;
     let kw = PyDict::new(py);
-    kw.set_item("listing_id", &st.listing_id)?;
-    kw.set_item("rule_id", &rule.id)?;
-    kw.set_item("source", &rule.source)?;
-    kw.set_item("trigger_event", &ac.trigger)?;
-    kw.set_item("response_event", os(py, &ac.response))?;
-    kw.set_item("verdict", &ac.verdict)?;
-    kw.set_item("deadline", py.None())?;
-    kw.set_item("limit_value", py.None())?;
-    kw.set_item("limit_unit", py.None())?;
-    kw.set_item("obligor", &rule.obligor)?;
-    kw.set_item("responsible_kind", &rule.responsible)?;
+    kw.set_item(pyo3::intern!(py, "listing_id"), &st.listing_id)?;
+    kw.set_item(pyo3::intern!(py, "rule_id"), &rule.id)?;
+    kw.set_item(pyo3::intern!(py, "source"), &rule.source)?;
+    kw.set_item(pyo3::intern!(py, "trigger_event"), &ac.trigger)?;
+    kw.set_item(pyo3::intern!(py, "response_event"), os(py, &ac.response))?;
+    kw.set_item(pyo3::intern!(py, "verdict"), &ac.verdict)?;
+    kw.set_item(pyo3::intern!(py, "deadline"), py.None())?;
+    kw.set_item(pyo3::intern!(py, "limit_value"), py.None())?;
+    kw.set_item(pyo3::intern!(py, "limit_unit"), py.None())?;
+    kw.set_item(pyo3::intern!(py, "obligor"), &rule.obligor)?;
+    kw.set_item(pyo3::intern!(py, "responsible_kind"), &rule.responsible)?;
     let rc = if rule.responsible == "COURT" { os(py, &st.fold.court) } else { py.None() };
-    kw.set_item("responsible_code", rc)?;
-    kw.set_item("why", format!("{} ({})", rule.why, ac.reason))?;
-    kw.set_item("provisional", false)?;
-    kw.set_item("calendar_version", py.None())?;
-    kw.set_item("elapsed_calendar_days", py.None())?;
-    kw.set_item("elapsed_working_days", py.None())?;
+    kw.set_item(pyo3::intern!(py, "responsible_code"), rc)?;
+    kw.set_item(pyo3::intern!(py, "why"), format!("{} ({})", rule.why, ac.reason))?;
+    kw.set_item(pyo3::intern!(py, "provisional"), false)?;
+    kw.set_item(pyo3::intern!(py, "calendar_version"), py.None())?;
+    kw.set_item(pyo3::intern!(py, "elapsed_calendar_days"), py.None())?;
+    kw.set_item(pyo3::intern!(py, "elapsed_working_days"), py.None())?;
     Ok(rt(py).check_cls.bind(py).call((), Some(&kw))?.unbind())
 }
 
@@ -1925,30 +1925,31 @@ pub fn next_due(py: Python<'_>, st: &StateData) -> PyResult<Option<i64>> {
     Ok(earliest)
 }
 
-pub fn payload_keys() -> &'static [&'static str] {
-    &[
-        "outcome",
-        "document",
-        "form",
-        "result",
-        "found",
-        "round",
-        "measure_code",
-        "refers_to",
-        "to_agency",
-        "to_court",
-        "republisher",
-        "legal_basis",
-        "retention_until",
-        "risk_warning_included",
-        "publishable",
-        "not_for_publication",
-        "debtor",
-        "birth_date",
-        "id_number",
-        "entity_type",
-        "reason",
-    ]
+fn is_kept(k: &str) -> bool {
+    matches!(
+        k,
+        "outcome"
+            | "document"
+            | "form"
+            | "result"
+            | "found"
+            | "round"
+            | "measure_code"
+            | "refers_to"
+            | "to_agency"
+            | "to_court"
+            | "republisher"
+            | "legal_basis"
+            | "retention_until"
+            | "risk_warning_included"
+            | "publishable"
+            | "not_for_publication"
+            | "debtor"
+            | "birth_date"
+            | "id_number"
+            | "entity_type"
+            | "reason"
+    )
 }
 
 pub fn kept(py: Python<'_>, payload: &Bound<'_, PyAny>) -> PyResult<Payload> {
@@ -1956,12 +1957,11 @@ pub fn kept(py: Python<'_>, payload: &Bound<'_, PyAny>) -> PyResult<Payload> {
     if !payload.is_truthy()? {
         return Ok(out);
     }
-    let keys = payload_keys();
     let mut term: Option<Bound<'_, PyAny>> = None;
-    let mut handle = |k: &Bound<'_, PyAny>, v: &Bound<'_, PyAny>, out: &mut Payload| -> PyResult<()> {
+    let handle = |k: &Bound<'_, PyAny>, v: &Bound<'_, PyAny>, out: &mut Payload| -> PyResult<()> {
         if let Ok(ks) = k.downcast::<PyString>() {
             let ks = ks.to_cow()?;
-            if keys.contains(&ks.as_ref()) {
+            if is_kept(ks.as_ref()) {
                 out.insert(ks.into_owned(), val::plain(py, v)?);
             }
         }

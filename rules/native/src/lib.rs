@@ -36,6 +36,7 @@ pub struct Runtime {
     pub warn_measure_missing: PyObject,
     pub check_cls: PyObject,
     pub ledger_event_cls: PyObject,
+    pub ledger_event_slots: Vec<PyObject>,
     pub ledger_actor: PyObject,
     pub rules_error: PyObject,
     pub from_dict_parts: PyObject,
@@ -66,6 +67,11 @@ fn load_runtime(py: Python<'_>) -> PyResult<Runtime> {
         warn_measure_missing: g("warn_measure_missing")?,
         check_cls: g("Check")?,
         ledger_event_cls: g("LedgerEvent")?,
+        ledger_event_slots: b
+            .getattr("LEDGER_EVENT_SLOTS")?
+            .try_iter()?
+            .map(|x| x.map(|x| x.unbind()))
+            .collect::<PyResult<Vec<_>>>()?,
         ledger_actor: g("LEDGER_ACTOR")?,
         rules_error: g("RulesError")?,
         from_dict_parts: g("from_dict_parts")?,
@@ -93,6 +99,9 @@ pub fn rules_error(msg: String) -> PyErr {
     })
 }
 
+/// A `LedgerEvent` with exactly the fields `LedgerEvent(...)` would set: allocated
+/// and its slots set through the slot descriptors, as `LedgerEvent.__init__` itself
+/// does (contract/event.py), without the Python frame.
 #[allow(clippy::too_many_arguments)]
 pub fn new_ledger_event(
     py: Python<'_>,
@@ -106,20 +115,39 @@ pub fn new_ledger_event(
     correlation: PyObject,
     causation: &str,
 ) -> PyResult<PyObject> {
-    let args = (
-        PyString::new(py, event_id),
-        PyString::new(py, etype),
-        PyString::new(py, listing_id),
+    let none = py.None();
+    let values: [PyObject; 12] = [
+        PyString::new(py, event_id).into_any().unbind(),
+        PyString::new(py, etype).into_any().unbind(),
+        PyString::new(py, listing_id).into_any().unbind(),
         occurred_at,
         r.ledger_actor.clone_ref(py),
-        PyString::new(py, jurisdiction),
+        PyString::new(py, jurisdiction).into_any().unbind(),
         payload,
-        py.None(),
-        py.None(),
+        none.clone_ref(py),
+        none.clone_ref(py),
         correlation,
-        PyString::new(py, causation),
-    );
-    Ok(r.ledger_event_cls.bind(py).call1(args)?.unbind())
+        PyString::new(py, causation).into_any().unbind(),
+        none,
+    ];
+    unsafe {
+        let tp = r.ledger_event_cls.as_ptr() as *mut pyo3::ffi::PyTypeObject;
+        let alloc = (*tp).tp_alloc.unwrap_or(pyo3::ffi::PyType_GenericAlloc);
+        let raw = alloc(tp, 0);
+        if raw.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        let obj: PyObject = Py::from_owned_ptr(py, raw);
+        for (descr, value) in r.ledger_event_slots.iter().zip(values.iter()) {
+            let set = (*pyo3::ffi::Py_TYPE(descr.as_ptr()))
+                .tp_descr_set
+                .expect("LedgerEvent slot descriptor without a setter");
+            if set(descr.as_ptr(), raw, value.as_ptr()) < 0 {
+                return Err(PyErr::fetch(py));
+            }
+        }
+        Ok(obj)
+    }
 }
 
 // --- time at the boundary ---------------------------------------------------------

@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyDict, PyList, PyString};
 
 use crate::cal::{day_of, Day, CALENDAR_DAYS, MONTHS, WORKING_DAYS};
 use crate::val::{self, eq, none_or_empty, Payload, Val};
@@ -62,7 +62,17 @@ impl Match {
     }
 }
 
+/// Python strings of a rule's constant payload fields (made once).
+pub struct PyStrings {
+    pub id: Py<PyString>,
+    pub policy_version: Py<PyString>,
+    pub obligor: Py<PyString>,
+    pub responsible: Py<PyString>,
+    pub why: Py<PyString>,
+}
+
 pub struct Rule {
+    pub py: PyStrings,
     pub id: String,
     pub source: String,
     pub is_deadline: bool,
@@ -220,7 +230,18 @@ impl Policy {
                 )));
             }
             policy.by_id.insert(id.clone(), ri);
+            let pys = |k: &str| -> PyResult<Py<PyString>> {
+                Ok(PyString::new(d.py(), &get(d, k)?.extract::<String>()?).unbind())
+            };
+            let py_strings = PyStrings {
+                id: pys("id")?,
+                policy_version: pys("policy_version")?,
+                obligor: pys("obligor")?,
+                responsible: pys("responsible")?,
+                why: pys("why")?,
+            };
             policy.rules.push(Rule {
+                py: py_strings,
                 id,
                 source: get(d, "source")?.extract()?,
                 is_deadline: get(d, "kind")?.extract::<String>()? == "DEADLINE",
