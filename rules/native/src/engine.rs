@@ -327,7 +327,7 @@ fn guard(fold: &Fold, name: &str) -> PyResult<bool> {
             && fold.empty_searches == 2
             && fold.term_years.is_none());
     }
-    Err(crate::rules_error(format!("guard {name:?} is unknown")))
+    Err(crate::rules_error(format!("guard '{name}' is unknown")))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -382,7 +382,7 @@ fn open(
     }
     let deadline = deadline(rule, start_day, jurisdiction, cx)?;
     for (measure, agency) in targets {
-        let mut oid = format!("{}|{}|{}", listing_id, rule.id, e.src);
+        let mut oid = cat(&[listing_id, "|", &rule.id, "|", &e.src]);
         if let Some(ms) = &measure {
             if !ms.is_empty() {
                 oid.push('|');
@@ -620,7 +620,7 @@ fn open_at(
     cx: &Ctx,
 ) -> PyResult<()> {
     let py = cx.py;
-    let oid = format!("{}|{}|{}", st.listing_id, rule.id, st.events[trigger].src);
+    let oid = cat(&[&st.listing_id, "|", &rule.id, "|", &st.events[trigger].src]);
     if st.fold.obligations.contains_key(&oid) {
         return Ok(());
     }
@@ -683,7 +683,7 @@ fn act_check(fold: &mut Fold, touched: &mut Option<Vec<String>>, rule: &Rule, e:
     if rule.response_none {
         response = None;
     }
-    let key = format!("{}|{}|{}", rule.id, trigger, or_none(&response));
+    let key = cat(&[&rule.id, "|", &trigger, "|", or_none(&response)]);
     fold.act_checks.insert(
         key.clone(),
         ActCheck {
@@ -989,60 +989,83 @@ pub fn diff(
     changes_before: usize,
     old_fold: Option<Fold>,
 ) -> PyResult<Out> {
-    let mut out: Out = Vec::new();
     let vanished = derive_clock_obligations(st, cx)?;
     let touched = st.touched.take();
+    // `emitted` is taken out while the outcomes (read in place) are compared to it
+    let mut em = std::mem::take(&mut st.emitted);
+    let result = diff_outcomes(st, &mut em, cause, cx, touched, changes_before, old_fold, &vanished);
+    st.emitted = em;
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+fn diff_outcomes(
+    st: &StateData,
+    em: &mut Emitted,
+    cause: &Cause,
+    cx: &Ctx,
+    touched: Option<Vec<String>>,
+    changes_before: usize,
+    old_fold: Option<Fold>,
+    vanished: &IndexMap<String, Obligation>,
+) -> PyResult<Out> {
+    let mut out: Out = Vec::new();
     let full = touched.is_none();
-    let (ob_keys, ac_keys): (Vec<String>, Vec<String>) = match &touched {
-        None => (
-            st.fold.obligations.keys().cloned().collect(),
-            st.fold.act_checks.keys().cloned().collect(),
-        ),
-        Some(t) => (
-            t.iter().filter(|k| st.fold.obligations.contains_key(*k)).cloned().collect(),
-            t.iter().filter(|k| st.fold.act_checks.contains_key(*k)).cloned().collect(),
-        ),
-    };
     let from = if full { 0 } else { changes_before };
     if st.fold.changes.len() > from {
-        let changes: Vec<Change> = st.fold.changes[from..].to_vec();
-        diff_sanctions(st, cause, &changes, full, cx, &mut out)?;
+        diff_sanctions(st, em, cause, &st.fold.changes[from..], full, cx, &mut out)?;
     }
-    for oid in &ob_keys {
-        let ob = st.fold.obligations[oid].clone();
-        let rule = cx.pol.rule(&ob.rule)?;
-        diff_obligation(st, cause, oid, &ob, rule, cx, &mut out)?;
-    }
-    for key in &ac_keys {
-        let ac = st.fold.act_checks[key].clone();
-        let rule = cx.pol.rule(&ac.rule)?;
-        diff_act(st, cause, key, &ac, rule, cx, &mut out)?;
+    match &touched {
+        None => {
+            for (oid, ob) in st.fold.obligations.iter() {
+                let rule = cx.pol.rule(&ob.rule)?;
+                diff_obligation(st, em, cause, oid, ob, rule, cx, &mut out)?;
+            }
+            for (key, ac) in st.fold.act_checks.iter() {
+                let rule = cx.pol.rule(&ac.rule)?;
+                diff_act(st, em, cause, key, ac, rule, cx, &mut out)?;
+            }
+        }
+        Some(t) => {
+            for oid in t {
+                if let Some(ob) = st.fold.obligations.get(oid) {
+                    let rule = cx.pol.rule(&ob.rule)?;
+                    diff_obligation(st, em, cause, oid, ob, rule, cx, &mut out)?;
+                }
+            }
+            for key in t {
+                if let Some(ac) = st.fold.act_checks.get(key) {
+                    let rule = cx.pol.rule(&ac.rule)?;
+                    diff_act(st, em, cause, key, ac, rule, cx, &mut out)?;
+                }
+            }
+        }
     }
     for (oid, ob) in vanished.iter() {
-        let last = last_of(st, oid);
-        if matches!(last.as_deref(), Some("O") | Some("V")) || bad_met(st, oid, last.as_deref())? {
+        let last = last_of(em, oid);
+        if matches!(last.as_deref(), Some("O") | Some("V")) || bad_met(em, oid, last.as_deref())? {
             let rule = cx.pol.rule(&ob.rule)?;
-            withdraw(st, cause, oid, ob, rule, cx, &mut out)?;
+            withdraw(st, em, cause, oid, ob, rule, cx, &mut out)?;
         }
     }
     if let Some(old) = old_fold {
         for (oid, ob) in old.obligations.iter() {
             if !st.fold.obligations.contains_key(oid) && !vanished.contains_key(oid) {
-                let last = last_of(st, oid);
-                if matches!(last.as_deref(), Some("O") | Some("V")) || bad_met(st, oid, last.as_deref())? {
+                let last = last_of(em, oid);
+                if matches!(last.as_deref(), Some("O") | Some("V")) || bad_met(em, oid, last.as_deref())? {
                     let rule = cx.pol.rule(&ob.rule)?;
-                    withdraw(st, cause, oid, ob, rule, cx, &mut out)?;
+                    withdraw(st, em, cause, oid, ob, rule, cx, &mut out)?;
                 }
             }
         }
         for (key, ac) in old.act_checks.iter() {
             if !st.fold.act_checks.contains_key(key) {
-                let slot = st.emitted.get(&format!("A|{key}")).cloned();
+                let slot = em.get(&cat(&["A|", key])).cloned();
                 if let Some(slot) = slot {
                     let v = slot_verdict(&slot);
                     if v.map(violating).unwrap_or(false) {
                         let rule = cx.pol.rule(&ac.rule)?;
-                        withdraw_act(st, cause, key, &slot, rule, cx, &mut out)?;
+                        withdraw_act(st, em, cause, key, &slot, rule, cx, &mut out)?;
                     }
                 }
             }
@@ -1050,6 +1073,17 @@ pub fn diff(
     }
     Ok(out)
 }
+
+/// Concatenation with one allocation of the exact size.
+pub fn cat(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        s.push_str(p);
+    }
+    s
+}
+
+pub type Emitted = IndexMap<String, Slot>;
 
 fn slot_verdict(slot: &Slot) -> Option<&str> {
     match slot {
@@ -1060,19 +1094,20 @@ fn slot_verdict(slot: &Slot) -> Option<&str> {
     }
 }
 
-fn last_of(st: &StateData, oid: &str) -> Option<String> {
-    match st.emitted.get(&format!("L|{oid}")) {
+fn last_of(em: &Emitted, oid: &str) -> Option<String> {
+    match em.get(&cat(&["L|", oid])) {
         Some(Slot::L(k)) => Some(k.clone()),
         _ => None,
     }
 }
 
 fn change_key(c: &Change) -> String {
-    format!("S|{}|{}|{}", c.measure, c.new, c.src)
+    cat(&["S|", &c.measure, "|", &c.new, "|", &c.src])
 }
 
 fn diff_sanctions(
-    st: &mut StateData,
+    st: &StateData,
+    em: &mut Emitted,
     cause: &Cause,
     changes: &[Change],
     full: bool,
@@ -1082,10 +1117,10 @@ fn diff_sanctions(
     let cid = &cause.event_id;
     for change in changes {
         let key = change_key(change);
-        if !st.emitted.contains_key(&key) {
-            st.emitted.insert(key.clone(), Slot::Cause(Some(cid.clone())));
-            st.emitted
-                .insert(format!("SL|{}", change.measure), Slot::Last(key.clone(), Some(cid.clone())));
+        if !em.contains_key(&key) {
+            em.insert(key.clone(), Slot::Cause(Some(cid.clone())));
+            em
+                .insert(cat(&["SL|", &change.measure]), Slot::Last(key.clone(), Some(cid.clone())));
             out.push(sanction_event(st, cause, change, &key, cx)?);
         }
     }
@@ -1095,10 +1130,10 @@ fn diff_sanctions(
     let last_changes = last_changes(&st.fold);
     for (measure, change) in last_changes.iter() {
         let key = change_key(change);
-        let sl = format!("SL|{measure}");
-        let same = matches!(st.emitted.get(&sl), Some(Slot::Last(k, _)) if *k == key);
+        let sl = cat(&["SL|", measure]);
+        let same = matches!(em.get(&sl), Some(Slot::Last(k, _)) if *k == key);
         if !same {
-            st.emitted.insert(sl, Slot::Last(key.clone(), Some(cid.clone())));
+            em.insert(sl, Slot::Last(key.clone(), Some(cid.clone())));
             out.push(sanction_event(st, cause, change, &key, cx)?);
         }
     }
@@ -1113,19 +1148,20 @@ fn last_changes(fold: &Fold) -> IndexMap<String, Change> {
     m
 }
 
-fn bad_met(st: &StateData, oid: &str, last: Option<&str>) -> PyResult<bool> {
+fn bad_met(em: &Emitted, oid: &str, last: Option<&str>) -> PyResult<bool> {
     if last != Some("M") {
         return Ok(false);
     }
-    match st.emitted.get(&format!("M|{oid}")) {
+    match em.get(&cat(&["M|", oid])) {
         Some(Slot::M(_, v, _)) => Ok(violating(v)),
         Some(_) => Ok(false),
-        None => Err(pyo3::exceptions::PyKeyError::new_err(format!("M|{oid}"))),
+        None => Err(pyo3::exceptions::PyKeyError::new_err(cat(&["M|", oid]))),
     }
 }
 
 fn diff_obligation(
-    st: &mut StateData,
+    st: &StateData,
+    em: &mut Emitted,
     cause: &Cause,
     oid: &str,
     ob: &Obligation,
@@ -1137,12 +1173,12 @@ fn diff_obligation(
     let cid = &cause.event_id;
     let quiet = rule.quiet;
     let verdict = obligation_verdict(py, ob, rule, st.now)?;
-    let last_key = format!("L|{oid}");
-    let mut last = last_of(st, oid);
-    let o_key = format!("O|{oid}");
-    if !quiet && !st.emitted.contains_key(&o_key) {
-        st.emitted.insert(o_key.clone(), Slot::Cause(Some(cid.clone())));
-        st.emitted.insert(last_key.clone(), Slot::L("O".to_string()));
+    let last_key = cat(&["L|", oid]);
+    let mut last = last_of(em, oid);
+    let o_key = cat(&["O|", oid]);
+    if !quiet && !em.contains_key(&o_key) {
+        em.insert(o_key.clone(), Slot::Cause(Some(cid.clone())));
+        em.insert(last_key.clone(), Slot::L("O".to_string()));
         last = Some("O".to_string());
         out.push(opened_event(st, cause, oid, ob, rule, cx)?);
     }
@@ -1153,11 +1189,11 @@ fn diff_obligation(
             _ => {}
         }
         if !quiet {
-            st.emitted.insert(o_key, Slot::Cause(Some(cid.clone())));
-            st.emitted.insert(last_key, Slot::L("O".to_string()));
+            em.insert(o_key, Slot::Cause(Some(cid.clone())));
+            em.insert(last_key, Slot::L("O".to_string()));
             out.push(opened_event(st, cause, oid, ob, rule, cx)?);
-        } else if last.as_deref() == Some("V") || bad_met(st, oid, last.as_deref())? {
-            withdraw(st, cause, oid, ob, rule, cx, out)?;
+        } else if last.as_deref() == Some("V") || bad_met(em, oid, last.as_deref())? {
+            withdraw(st, em, cause, oid, ob, rule, cx, out)?;
         }
         return Ok(());
     }
@@ -1165,28 +1201,28 @@ fn diff_obligation(
 
     if ob.answer.is_none() {
         if last.as_deref() != Some("V") {
-            emit_violation(st, cause, oid, ob, rule, verdict, cx, out)?;
+            emit_violation(st, em, cause, oid, ob, rule, verdict, cx, out)?;
         }
         return Ok(());
     }
 
     let violated = violating(verdict);
-    if violated && !st.emitted.contains_key(&format!("V|{oid}")) {
-        emit_violation(st, cause, oid, ob, rule, verdict, cx, out)?;
+    if violated && !em.contains_key(&cat(&["V|", oid])) {
+        emit_violation(st, em, cause, oid, ob, rule, verdict, cx, out)?;
         last = Some("V".to_string());
     }
-    let met_key = format!("M|{oid}");
+    let met_key = cat(&["M|", oid]);
     if last.as_deref() == Some("M") {
-        if let Some(Slot::M(_, v, a)) = st.emitted.get(&met_key) {
+        if let Some(Slot::M(_, v, a)) = em.get(&met_key) {
             if v == verdict && *a == ob.answer {
                 return Ok(());
             }
         }
     }
-    if violated || !quiet || last.as_deref() == Some("V") || bad_met(st, oid, last.as_deref())? {
-        st.emitted
+    if violated || !quiet || last.as_deref() == Some("V") || bad_met(em, oid, last.as_deref())? {
+        em
             .insert(met_key, Slot::M(Some(cid.clone()), verdict.to_string(), ob.answer.clone()));
-        st.emitted.insert(last_key, Slot::L("M".to_string()));
+        em.insert(last_key, Slot::L("M".to_string()));
         out.push(met_event(st, cause, ob, rule, verdict, cx)?);
     }
     Ok(())
@@ -1204,7 +1240,8 @@ fn detection(st: &StateData, ob: &Obligation) -> (&'static str, Option<String>, 
 
 #[allow(clippy::too_many_arguments)]
 fn emit_violation(
-    st: &mut StateData,
+    st: &StateData,
+    em: &mut Emitted,
     cause: &Cause,
     oid: &str,
     ob: &Obligation,
@@ -1222,8 +1259,8 @@ fn emit_violation(
         act_ts,
         now: st.now,
     };
-    st.emitted.insert(format!("V|{oid}"), slot.clone());
-    st.emitted.insert(format!("L|{oid}"), Slot::L("V".to_string()));
+    em.insert(cat(&["V|", oid]), slot.clone());
+    em.insert(cat(&["L|", oid]), Slot::L("V".to_string()));
     out.push(violation_event(st, cause, ob, rule, &slot, cx)?);
     Ok(())
 }
@@ -1236,7 +1273,8 @@ fn withdrawal_ts(st: &StateData, ts: i64) -> i64 {
 }
 
 fn withdraw(
-    st: &mut StateData,
+    st: &StateData,
+    em: &mut Emitted,
     cause: &Cause,
     oid: &str,
     ob: &Obligation,
@@ -1246,14 +1284,15 @@ fn withdraw(
 ) -> PyResult<()> {
     let ts = withdrawal_ts(st, ob.ts);
     let slot = Slot::W(Some(cause.event_id.clone()), ts, cause.src_or_id.clone(), ob.clone());
-    st.emitted.insert(format!("W|{oid}"), slot);
-    st.emitted.insert(format!("L|{oid}"), Slot::L("W".to_string()));
+    em.insert(cat(&["W|", oid]), slot);
+    em.insert(cat(&["L|", oid]), Slot::L("W".to_string()));
     out.push(withdrawal_event(st, cause, ob, rule, ts, &cause.src_or_id, cx)?);
     Ok(())
 }
 
 fn diff_act(
-    st: &mut StateData,
+    st: &StateData,
+    em: &mut Emitted,
     cause: &Cause,
     key: &str,
     ac: &ActCheck,
@@ -1261,8 +1300,8 @@ fn diff_act(
     cx: &Ctx,
     out: &mut Out,
 ) -> PyResult<()> {
-    let a_key = format!("A|{key}");
-    let previous: Option<String> = st.emitted.get(&a_key).map(|s| match s {
+    let a_key = cat(&["A|", key]);
+    let previous: Option<String> = em.get(&a_key).map(|s| match s {
         Slot::A { verdict, .. } => verdict.clone(),
         _ => String::new(),
     });
@@ -1273,7 +1312,7 @@ fn diff_act(
     if verdict == COMPLIANT && rule.quiet && !previous.as_deref().map(violating).unwrap_or(false) {
         return Ok(());
     }
-    st.emitted.insert(
+    em.insert(
         a_key,
         Slot::A {
             cause: Some(cause.event_id.clone()),
@@ -1290,7 +1329,8 @@ fn diff_act(
 }
 
 fn withdraw_act(
-    st: &mut StateData,
+    st: &StateData,
+    em: &mut Emitted,
     cause: &Cause,
     key: &str,
     slot: &Slot,
@@ -1309,7 +1349,7 @@ fn withdraw_act(
             response: response.clone(),
             withdrawn: Some((wts, cause.src_or_id.clone())),
         };
-        st.emitted.insert(format!("A|{key}"), new.clone());
+        em.insert(cat(&["A|", key]), new.clone());
         out.push(act_withdrawal_event(st, cause, &new, rule, cx)?);
     }
     Ok(())
@@ -1370,7 +1410,7 @@ pub fn redeliver(st: &mut StateData, cause: &Cause, cx: &Ctx) -> PyResult<Out> {
                 }
             }
             ("W", Slot::W(_, ts, response, ob)) => {
-                if last_of(st, rest).as_deref() == Some("W") {
+                if last_of(&st.emitted, rest).as_deref() == Some("W") {
                     let bound = cx.pol.rule(&ob.rule)?;
                     out.push(withdrawal_event(st, cause, ob, bound, *ts, response, cx)?);
                 }
@@ -1415,21 +1455,31 @@ pub fn uuid5(name: &str) -> String {
     const NS: [u8; 16] = [
         0x6f, 0x1c, 0x2a, 0x4e, 0x5b, 0x7d, 0x4c, 0x1e, 0x9a, 0x3f, 0x2d, 0x8e, 0x7b, 0x6c, 0x5a, 0x41,
     ];
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut h = sha1_smol::Sha1::new();
     h.update(&NS);
     h.update(name.as_bytes());
-    let hex = h.digest().to_string();
-    let v = u8::from_str_radix(&hex[16..17], 16).unwrap() & 3;
-    let variant = ['8', '9', 'a', 'b'][v as usize];
-    format!(
-        "{}-{}-5{}-{}{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[13..16],
-        variant,
-        &hex[17..20],
-        &hex[20..32]
-    )
+    let digest = h.digest().bytes();
+    // the hex digest h, then h[:8]-h[8:12]-5h[13:16]-(89ab)[h[16] & 3]h[17:20]-h[20:32]
+    let mut hex = [0u8; 40];
+    for (i, b) in digest.iter().enumerate() {
+        hex[2 * i] = HEX[(b >> 4) as usize];
+        hex[2 * i + 1] = HEX[(b & 15) as usize];
+    }
+    let variant = b"89ab"[(digest[8] >> 4 & 3) as usize];
+    let mut out = Vec::with_capacity(36);
+    out.extend_from_slice(&hex[0..8]);
+    out.push(b'-');
+    out.extend_from_slice(&hex[8..12]);
+    out.push(b'-');
+    out.push(b'5');
+    out.extend_from_slice(&hex[13..16]);
+    out.push(b'-');
+    out.push(variant);
+    out.extend_from_slice(&hex[17..20]);
+    out.push(b'-');
+    out.extend_from_slice(&hex[20..32]);
+    String::from_utf8(out).unwrap()
 }
 
 fn derived(
@@ -1443,7 +1493,7 @@ fn derived(
 ) -> PyResult<PyObject> {
     let py = cx.py;
     let r = rt(py);
-    let event_id = uuid5(&format!("{}|{}|{}", cause.event_id, etype, key));
+    let event_id = uuid5(&cat(&[&cause.event_id, "|", etype, "|", key]));
     crate::new_ledger_event(
         py,
         r,
@@ -1506,7 +1556,7 @@ fn obligation<'py>(st: &StateData, ob: &ObView, rule: &Rule, cx: &Ctx<'_, 'py>) 
     let oid = match &ob.oid {
         Some(o) if !o.is_empty() => o.clone(),
         _ => {
-            let mut o = format!("{}|{}|{}", st.listing_id, rule.id, ob.trigger);
+            let mut o = cat(&[&st.listing_id, "|", &rule.id, "|", ob.trigger]);
             if let Some(m) = ob.measure {
                 if !m.is_empty() {
                     o.push('|');
@@ -1649,7 +1699,7 @@ fn met_event(st: &StateData, cause: &Cause, ob: &Obligation, rule: &Rule, verdic
     if ob.answer.is_none() {
         payload.set_item(pyo3::intern!(py, "response_event"), py.None())?;
     }
-    let key = format!("{oid}|{verdict}|{answer}");
+    let key = cat(&[&oid, "|", verdict, "|", answer]);
     derived(st, cause, DEADLINE_MET, &key, answer_ts, payload, cx)
 }
 
@@ -1666,7 +1716,7 @@ fn withdrawal_event(
     let py = cx.py;
     let (obligation, oid) = obligation(st, &view(ob), rule, cx)?;
     let payload = met(py, obligation, response, ts, WITHDRAWN_VERDICT, (None, None))?;
-    let key = format!("{oid}|{WITHDRAWN}");
+    let key = cat(&[&oid, "|", WITHDRAWN]);
     derived(st, cause, DEADLINE_MET, &key, ts, payload, cx)
 }
 
@@ -1678,7 +1728,7 @@ fn act_obligation<'py>(
     ts: i64,
     cx: &Ctx<'_, 'py>,
 ) -> PyResult<(Bound<'py, PyDict>, String)> {
-    let mut oid = format!("{}|{}|{}", st.listing_id, rule.id, trigger);
+    let mut oid = cat(&[&st.listing_id, "|", &rule.id, "|", trigger]);
     if let Some(r) = response {
         if !r.is_empty() {
             oid.push('|');
@@ -1707,7 +1757,7 @@ fn act_obligation<'py>(
 fn act_event(st: &StateData, cause: &Cause, ac: &ActCheck, rule: &Rule, cx: &Ctx) -> PyResult<PyObject> {
     let py = cx.py;
     let (obligation, oid) = act_obligation(st, rule, &ac.trigger, &ac.response, ac.ts, cx)?;
-    let key = format!("{}|{}|{}", oid, or_none(&ac.response), ac.verdict);
+    let key = cat(&[&oid, "|", or_none(&ac.response), "|", &ac.verdict]);
     if ac.verdict == COMPLIANT {
         let response = match &ac.response {
             Some(r) if !r.is_empty() => r.as_str(),
@@ -1756,7 +1806,7 @@ fn act_withdrawal_event(st: &StateData, cause: &Cause, slot: &Slot, rule: &Rule,
     };
     let (obligation, oid) = act_obligation(st, rule, trigger, response, ts, cx)?;
     let m = met(py, obligation, by, wts, WITHDRAWN_VERDICT, (None, None))?;
-    let key = format!("{oid}|{WITHDRAWN}");
+    let key = cat(&[&oid, "|", WITHDRAWN]);
     derived(st, cause, DEADLINE_MET, &key, wts, m, cx)
 }
 

@@ -43,7 +43,7 @@ pub struct Runtime {
     pub default_natives: PyObject,
     pub native_policy: PyObject,
     pub native_calendar: PyObject,
-    pub defaults: Mutex<Option<(Py<Policy>, Py<Calendar>)>>,
+    pub defaults: GILOnceCell<(Py<Policy>, Py<Calendar>)>,
     pub offsets: Mutex<HashMap<usize, (PyObject, i64)>>,
 }
 
@@ -78,7 +78,7 @@ fn load_runtime(py: Python<'_>) -> PyResult<Runtime> {
         default_natives: g("default_natives")?,
         native_policy: g("native_policy")?,
         native_calendar: g("native_calendar")?,
-        defaults: Mutex::new(None),
+        defaults: GILOnceCell::new(),
         offsets: Mutex::new(HashMap::new()),
     })
 }
@@ -202,20 +202,13 @@ fn resolve(
     calendar: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<(Py<Policy>, Py<Calendar>)> {
     let r = rt(py);
-    let defaults = {
-        let guard = r.defaults.lock().unwrap();
-        guard.as_ref().map(|(p, c)| (p.clone_ref(py), c.clone_ref(py)))
-    };
-    let (dp, dc) = match defaults {
-        Some(d) => d,
-        None => {
-            let pair = r.default_natives.bind(py).call0()?;
-            let p: Py<Policy> = pair.get_item(0)?.extract()?;
-            let c: Py<Calendar> = pair.get_item(1)?.extract()?;
-            *r.defaults.lock().unwrap() = Some((p.clone_ref(py), c.clone_ref(py)));
-            (p, c)
-        }
-    };
+    let (dp, dc) = r.defaults.get_or_try_init(py, || -> PyResult<_> {
+        let pair = r.default_natives.bind(py).call0()?;
+        let p: Py<Policy> = pair.get_item(0)?.extract()?;
+        let c: Py<Calendar> = pair.get_item(1)?.extract()?;
+        Ok((p, c))
+    })?;
+    let (dp, dc) = (dp.clone_ref(py), dc.clone_ref(py));
     let p = match policy {
         None => dp,
         Some(p) if p.is_none() => dp,
@@ -247,22 +240,20 @@ fn cause_of(event: &Bound<'_, PyAny>) -> PyResult<Cause> {
     })
 }
 
-fn compact(py: Python<'_>, event: &Bound<'_, PyAny>, event_id: &str, etype: &str) -> PyResult<state::Ev> {
+fn compact(py: Python<'_>, event: &Bound<'_, PyAny>, cause: &Cause, etype: &str) -> PyResult<state::Ev> {
     let payload = engine::kept(py, &event.getattr(pyo3::intern!(py, "payload"))?)?;
     let ts = epoch(py, &event.getattr(pyo3::intern!(py, "occurred_at"))?)?;
     let seq = event.getattr(pyo3::intern!(py, "seq"))?;
     let seq: i64 = if seq.is_none() { 0 } else { seq.extract()? };
-    let src = event.getattr(pyo3::intern!(py, "source_event_id"))?;
-    let src: String = if src.is_truthy()? { src.extract()? } else { event_id.to_string() };
     let actor = event.getattr(pyo3::intern!(py, "actor"))?;
     let kind: String = actor.getattr(pyo3::intern!(py, "kind"))?.extract()?;
     let code: Option<String> = actor.getattr(pyo3::intern!(py, "code"))?.extract()?;
     Ok(state::Ev {
         ts,
         seq,
-        event_id: event_id.to_string(),
+        event_id: cause.event_id.clone(),
         etype: etype.to_string(),
-        src,
+        src: cause.src_or_id.clone(),
         actor_kind: kind,
         actor_code: code,
         payload,
@@ -443,9 +434,9 @@ fn apply<'py>(
             }
         }
     }
-    let event_id: String = event.getattr(pyo3::intern!(py, "event_id"))?.extract()?;
     let cause = cause_of(event)?;
-    if st.has_event(&event_id) {
+    let event_id = cause.event_id.as_str();
+    if st.has_event(event_id) {
         let mut out = engine::redeliver(st, &cause, &cx)?;
         if now_moved {
             st.touched = None;
@@ -455,8 +446,8 @@ fn apply<'py>(
         let list = to_list(py, out)?;
         return Ok((state, list));
     }
-    let ev = compact(py, event, &event_id, &etype)?;
-    st.remember(&event_id);
+    let ev = compact(py, event, &cause, &etype)?;
+    st.remember(event_id);
     let mut changes_before = st.fold.changes.len();
     let mut old_fold = None;
     let in_order = match st.events.last() {
