@@ -11,7 +11,7 @@ import logging
 from datetime import UTC, date, timezone
 from typing import Any
 
-from contract.event import LedgerEvent
+from contract.event import Actor, LedgerEvent
 from rules import _native
 from rules import calendar as _calendar
 from rules._reference import (
@@ -30,6 +30,8 @@ from rules.policy import Policy, default_policy
 from rules.state import from_dict_parts
 
 __all__ = [
+    "ACTOR_SLOTS",
+    "Actor",
     "LEDGER_ACTOR",
     "LEDGER_EVENT_SLOTS",
     "UTC",
@@ -77,6 +79,8 @@ if tuple(f.name for f in dataclasses.fields(LedgerEvent)) != _LEDGER_EVENT_FIELD
         f"{_LEDGER_EVENT_FIELDS}"
     )
 LEDGER_EVENT_SLOTS = tuple(vars(LedgerEvent)[name] for name in _LEDGER_EVENT_FIELDS)
+# what the core reads of an exact Actor, through its slot descriptors
+ACTOR_SLOTS = (vars(Actor)["kind"], vars(Actor)["code"])
 fromisoformat = date.fromisoformat
 
 # native twins of the Policy / LegalCalendar objects seen, by id (the object is

@@ -1,6 +1,6 @@
 //! Days, Asia/Shanghai instants and `rules.calendar.LegalCalendar` (ported).
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::Mutex;
 
 use pyo3::exceptions::{PyOverflowError, PyValueError};
@@ -211,7 +211,7 @@ pub struct Calendar {
 }
 
 fn days_set(list: &Bound<'_, PyAny>) -> PyResult<HashSet<Day>> {
-    let mut out = HashSet::new();
+    let mut out = HashSet::default();
     for item in list.try_iter()? {
         out.insert(day_of(&item?)?);
     }
@@ -237,11 +237,11 @@ impl Calendar {
         pkg_holidays: &Bound<'_, PyList>,
         pkg_workdays: &Bound<'_, PyList>,
     ) -> PyResult<Self> {
-        let mut nat = HashMap::new();
+        let mut nat = HashMap::default();
         for (k, v) in national.iter() {
             nat.insert(k.extract::<i64>()?, layer(&v)?);
         }
-        let mut reg = HashMap::new();
+        let mut reg = HashMap::default();
         for (k, v) in regions.iter() {
             reg.insert(k.extract::<String>()?, layer(&v)?);
         }
@@ -253,8 +253,8 @@ impl Calendar {
             pkg_last,
             pkg_holidays: days_set(pkg_holidays.as_any())?,
             pkg_workdays: days_set(pkg_workdays.as_any())?,
-            memo_add: Mutex::new(HashMap::new()),
-            memo_between: Mutex::new(HashMap::new()),
+            memo_add: Mutex::new(HashMap::default()),
+            memo_between: Mutex::new(HashMap::default()),
         })
     }
 }

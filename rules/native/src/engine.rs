@@ -1,7 +1,7 @@
 //! The rules engine, ported function by function from rules/_reference.py (the
 //! pure-Python engine): same names, same order of operations.
 
-use indexmap::IndexMap;
+use crate::val::Map as IndexMap;
 use pyo3::exceptions::PyAttributeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
@@ -565,7 +565,7 @@ pub fn term_expiry(py: Python<'_>, events: &[Ev], fold: &Fold) -> PyResult<Optio
 
 fn derive_clock_obligations(st: &mut StateData, cx: &Ctx) -> PyResult<IndexMap<String, Obligation>> {
     let py = cx.py;
-    let mut before: IndexMap<String, Obligation> = IndexMap::new();
+    let mut before: IndexMap<String, Obligation> = IndexMap::default();
     if st.fold.obligations.values().any(|ob| ob.clock) {
         for (oid, ob) in st.fold.obligations.iter() {
             if ob.clock {
@@ -587,7 +587,7 @@ fn derive_clock_obligations(st: &mut StateData, cx: &Ctx) -> PyResult<IndexMap<S
             }
         }
     }
-    let mut vanished = IndexMap::new();
+    let mut vanished = IndexMap::default();
     for (oid, ob) in before.iter() {
         match st.fold.obligations.get(oid) {
             None => {
@@ -710,7 +710,7 @@ fn verdict_of(ok: bool) -> &'static str {
 
 fn p_debtor_not_minor(py: Python<'_>, fold: &Fold, e: &Ev) -> PyResult<Pred> {
     let own = val::get(&e.payload, "debtor");
-    let empty = Val::Dict(IndexMap::new());
+    let empty = Val::Dict(IndexMap::default());
     let debtor = if own.truthy(py)? {
         own
     } else if fold.debtor.truthy(py)? {
@@ -1141,7 +1141,7 @@ fn diff_sanctions(
 }
 
 fn last_changes(fold: &Fold) -> IndexMap<String, Change> {
-    let mut m = IndexMap::new();
+    let mut m = IndexMap::default();
     for c in &fold.changes {
         m.insert(c.measure.clone(), c.clone());
     }
@@ -1437,7 +1437,7 @@ pub fn redeliver(st: &mut StateData, cause: &Cause, cx: &Ctx) -> PyResult<Out> {
         }
     }
     // unique by event id, first kept
-    let mut seen = std::collections::HashSet::new();
+    let mut seen: rustc_hash::FxHashSet<String> = Default::default();
     let mut unique = Vec::with_capacity(out.len());
     let eid = pyo3::intern!(py, "event_id");
     for ev in out {
@@ -2003,7 +2003,7 @@ fn is_kept(k: &str) -> bool {
 }
 
 pub fn kept(py: Python<'_>, payload: &Bound<'_, PyAny>) -> PyResult<Payload> {
-    let mut out: Payload = IndexMap::new();
+    let mut out: Payload = IndexMap::default();
     if !payload.is_truthy()? {
         return Ok(out);
     }

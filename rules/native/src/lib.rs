@@ -3,7 +3,7 @@
 //! ports). Policy and calendar are loaded and validated in Python and handed over as
 //! plain data (rules/_bridge.py).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Mutex;
 
 use pyo3::prelude::*;
@@ -37,6 +37,8 @@ pub struct Runtime {
     pub check_cls: PyObject,
     pub ledger_event_cls: PyObject,
     pub ledger_event_slots: Vec<PyObject>,
+    pub actor_cls: PyObject,
+    pub actor_slots: Vec<PyObject>,
     pub ledger_actor: PyObject,
     pub rules_error: PyObject,
     pub from_dict_parts: PyObject,
@@ -65,6 +67,12 @@ fn load_runtime(py: Python<'_>) -> PyResult<Runtime> {
         birth_date: g("birth_date")?,
         builtin_int: py.import("builtins")?.getattr("int")?.unbind(),
         warn_measure_missing: g("warn_measure_missing")?,
+        actor_cls: g("Actor")?,
+        actor_slots: b
+            .getattr("ACTOR_SLOTS")?
+            .try_iter()?
+            .map(|x| x.map(|x| x.unbind()))
+            .collect::<PyResult<Vec<_>>>()?,
         check_cls: g("Check")?,
         ledger_event_cls: g("LedgerEvent")?,
         ledger_event_slots: b
@@ -79,7 +87,7 @@ fn load_runtime(py: Python<'_>) -> PyResult<Runtime> {
         native_policy: g("native_policy")?,
         native_calendar: g("native_calendar")?,
         defaults: GILOnceCell::new(),
-        offsets: Mutex::new(HashMap::new()),
+        offsets: Mutex::new(HashMap::default()),
     })
 }
 
@@ -148,6 +156,66 @@ pub fn new_ledger_event(
         }
         Ok(obj)
     }
+}
+
+/// Field `i` of a `LedgerEvent` (order of LEDGER_EVENT_SLOTS): read through the
+/// slot descriptor when `obj` is exactly a LedgerEvent, else by `getattr`.
+pub const EV_EVENT_ID: usize = 0;
+pub const EV_EVENT_TYPE: usize = 1;
+pub const EV_LISTING_ID: usize = 2;
+pub const EV_OCCURRED_AT: usize = 3;
+pub const EV_ACTOR: usize = 4;
+pub const EV_JURISDICTION: usize = 5;
+pub const EV_PAYLOAD: usize = 6;
+pub const EV_SOURCE_EVENT_ID: usize = 7;
+pub const EV_SEQ: usize = 8;
+pub const EV_CORRELATION_ID: usize = 9;
+const EV_NAMES: [&str; 12] = [
+    "event_id",
+    "event_type",
+    "listing_id",
+    "occurred_at",
+    "actor",
+    "jurisdiction",
+    "payload",
+    "source_event_id",
+    "seq",
+    "correlation_id",
+    "causation_id",
+    "position",
+];
+
+fn slot_get<'py>(
+    obj: &Bound<'py, PyAny>,
+    cls: &PyObject,
+    slots: &[PyObject],
+    names: &[&str],
+    i: usize,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = obj.py();
+    if obj.get_type().is(cls.bind(py)) {
+        let descr = slots[i].as_ptr();
+        unsafe {
+            if let Some(get) = (*pyo3::ffi::Py_TYPE(descr)).tp_descr_get {
+                let raw = get(descr, obj.as_ptr(), cls.as_ptr());
+                if raw.is_null() {
+                    return Err(PyErr::fetch(py));
+                }
+                return Ok(Bound::from_owned_ptr(py, raw));
+            }
+        }
+    }
+    obj.getattr(names[i])
+}
+
+pub fn ev_get<'py>(obj: &Bound<'py, PyAny>, i: usize) -> PyResult<Bound<'py, PyAny>> {
+    let r = rt(obj.py());
+    slot_get(obj, &r.ledger_event_cls, &r.ledger_event_slots, &EV_NAMES, i)
+}
+
+fn actor_get<'py>(obj: &Bound<'py, PyAny>, i: usize) -> PyResult<Bound<'py, PyAny>> {
+    let r = rt(obj.py());
+    slot_get(obj, &r.actor_cls, &r.actor_slots, &["kind", "code"], i)
 }
 
 // --- time at the boundary ---------------------------------------------------------
@@ -229,25 +297,24 @@ fn resolve(
 }
 
 fn cause_of(event: &Bound<'_, PyAny>) -> PyResult<Cause> {
-    let py = event.py();
-    let event_id: String = event.getattr(pyo3::intern!(py, "event_id"))?.extract()?;
-    let src = event.getattr(pyo3::intern!(py, "source_event_id"))?;
+    let event_id: String = ev_get(event, EV_EVENT_ID)?.extract()?;
+    let src = ev_get(event, EV_SOURCE_EVENT_ID)?;
     let src_or_id = if src.is_truthy()? { src.extract()? } else { event_id.clone() };
     Ok(Cause {
         event_id,
         src_or_id,
-        correlation: event.getattr(pyo3::intern!(py, "correlation_id"))?.unbind(),
+        correlation: ev_get(event, EV_CORRELATION_ID)?.unbind(),
     })
 }
 
 fn compact(py: Python<'_>, event: &Bound<'_, PyAny>, cause: &Cause, etype: &str) -> PyResult<state::Ev> {
-    let payload = engine::kept(py, &event.getattr(pyo3::intern!(py, "payload"))?)?;
-    let ts = epoch(py, &event.getattr(pyo3::intern!(py, "occurred_at"))?)?;
-    let seq = event.getattr(pyo3::intern!(py, "seq"))?;
+    let payload = engine::kept(py, &ev_get(event, EV_PAYLOAD)?)?;
+    let ts = epoch(py, &ev_get(event, EV_OCCURRED_AT)?)?;
+    let seq = ev_get(event, EV_SEQ)?;
     let seq: i64 = if seq.is_none() { 0 } else { seq.extract()? };
-    let actor = event.getattr(pyo3::intern!(py, "actor"))?;
-    let kind: String = actor.getattr(pyo3::intern!(py, "kind"))?.extract()?;
-    let code: Option<String> = actor.getattr(pyo3::intern!(py, "code"))?.extract()?;
+    let actor = ev_get(event, EV_ACTOR)?;
+    let kind: String = actor_get(&actor, 0)?.extract()?;
+    let code: Option<String> = actor_get(&actor, 1)?.extract()?;
     Ok(state::Ev {
         ts,
         seq,
@@ -368,8 +435,8 @@ impl ListingState {
 // --- public API -----------------------------------------------------------------
 
 fn new_state<'py>(py: Python<'py>, event: &Bound<'py, PyAny>) -> PyResult<Bound<'py, ListingState>> {
-    let listing_id: String = event.getattr(pyo3::intern!(py, "listing_id"))?.extract()?;
-    let jurisdiction = jurisdiction_of(&event.getattr(pyo3::intern!(py, "jurisdiction"))?)?;
+    let listing_id: String = ev_get(event, EV_LISTING_ID)?.extract()?;
+    let jurisdiction = jurisdiction_of(&ev_get(event, EV_JURISDICTION)?)?;
     Bound::new(py, ListingState { d: StateData::new(listing_id, jurisdiction) })
 }
 
@@ -388,20 +455,20 @@ fn apply<'py>(
     policy: Option<&Bound<'py, PyAny>>,
     calendar: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<(Bound<'py, ListingState>, Bound<'py, PyList>)> {
-    let etype_obj = event.getattr(pyo3::intern!(py, "event_type"))?;
+    let etype_obj = ev_get(event, EV_EVENT_TYPE)?;
     let etype: String = etype_obj.extract()?;
     if etype == "CLOCK_TICK" {
         let state = match state {
             Some(s) => s,
             None => new_state(py, event)?,
         };
-        let at = event.getattr(pyo3::intern!(py, "occurred_at"))?;
+        let at = ev_get(event, EV_OCCURRED_AT)?;
         return advance(py, state, &at, event, policy, calendar);
     }
     let (pol, calr) = resolve(py, policy, calendar)?;
     let state = match state {
         Some(s) => {
-            let lid = event.getattr(pyo3::intern!(py, "listing_id"))?;
+            let lid = ev_get(event, EV_LISTING_ID)?;
             let same = {
                 let b = s.borrow();
                 match lid.downcast::<PyString>() {

@@ -1,6 +1,6 @@
 //! `rules.policy.Policy` as plain data (validated in Python, handed over once).
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
@@ -180,11 +180,11 @@ impl Policy {
     fn new(rules: &Bound<'_, PyList>) -> PyResult<Self> {
         let mut policy = Policy {
             rules: Vec::new(),
-            by_id: HashMap::new(),
-            by_open: HashMap::new(),
-            by_answer: HashMap::new(),
-            by_act: HashMap::new(),
-            forbidden_acts: HashSet::new(),
+            by_id: HashMap::default(),
+            by_open: HashMap::default(),
+            by_answer: HashMap::default(),
+            by_act: HashMap::default(),
+            forbidden_acts: HashSet::default(),
         };
         for (ri, d) in rules.iter().enumerate() {
             let d = d.downcast::<PyDict>()?;

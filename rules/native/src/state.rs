@@ -1,9 +1,9 @@
 //! `rules.state.ListingState`, natively; `to_dict`/`from_dict` give and take exactly
 //! the JSON structures of the Python engine (see rules/state.py).
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
-use indexmap::IndexMap;
+use crate::val::Map as IndexMap;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
@@ -129,10 +129,10 @@ pub fn new_fold() -> Fold {
         applicant_deletion: None,
         procedure_terminated: false,
         empty_searches: 0,
-        measures: IndexMap::new(),
+        measures: IndexMap::default(),
         changes: Vec::new(),
-        obligations: IndexMap::new(),
-        act_checks: IndexMap::new(),
+        obligations: IndexMap::default(),
+        act_checks: IndexMap::default(),
     }
 }
 
@@ -205,7 +205,7 @@ impl StateData {
             events: Vec::new(),
             fold: new_fold(),
             now: None,
-            emitted: IndexMap::new(),
+            emitted: IndexMap::default(),
             ids: None,
             touched: None,
         }
@@ -759,7 +759,7 @@ pub fn slot_from_py(k: &str, o: &Bound<'_, PyAny>) -> PyResult<Slot> {
 
 pub fn emitted_from_py(o: &Bound<'_, PyAny>) -> PyResult<IndexMap<String, Slot>> {
     let d = o.downcast::<PyDict>().map_err(|_| PyTypeError::new_err("emitted: expected a dict"))?;
-    let mut out = IndexMap::with_capacity(d.len());
+    let mut out = IndexMap::with_capacity_and_hasher(d.len(), Default::default());
     for (k, v) in d.iter() {
         let k = s_of(&k, "an emitted key")?;
         let s = slot_from_py(&k, &v)?;

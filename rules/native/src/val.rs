@@ -1,6 +1,10 @@
 //! JSON-plain payload values with Python semantics (equality, truthiness, str()).
 
-use indexmap::IndexMap;
+use indexmap::IndexMap as BaseIndexMap;
+
+/// Insertion-ordered map (Python dict order) with a fast hash.
+pub type Map<K, V> = BaseIndexMap<K, V, std::hash::BuildHasherDefault<rustc_hash::FxHasher>>;
+type IndexMap<K, V> = Map<K, V>;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
@@ -214,7 +218,7 @@ pub fn from_json(obj: &Bound<'_, PyAny>) -> PyResult<Val> {
     }
     if obj.is_exact_instance_of::<PyDict>() {
         let d = obj.downcast::<PyDict>()?;
-        let mut out = IndexMap::with_capacity(d.len());
+        let mut out = IndexMap::with_capacity_and_hasher(d.len(), Default::default());
         for (k, v) in d.iter() {
             if !k.is_exact_instance_of::<PyString>() {
                 return Ok(Val::Py(obj.clone().unbind()));
@@ -242,7 +246,7 @@ pub fn plain(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Val> {
         return raw(&s);
     }
     if let Ok(d) = obj.downcast::<PyDict>() {
-        let mut out = IndexMap::with_capacity(d.len());
+        let mut out = IndexMap::with_capacity_and_hasher(d.len(), Default::default());
         for (k, v) in d.iter() {
             let key = if k.is_exact_instance_of::<PyString>() {
                 k.downcast::<PyString>()?.to_cow()?.into_owned()
