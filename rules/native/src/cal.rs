@@ -206,8 +206,12 @@ pub struct Calendar {
     pkg_last: i64,
     pkg_holidays: HashSet<Day>,
     pkg_workdays: HashSet<Day>,
-    memo_add: Mutex<HashMap<(Day, i64, u8, String), (Day, bool)>>,
-    memo_between: Mutex<HashMap<(Day, Day, String), i64>>,
+    /// jurisdiction -> small id (memo keys without allocation)
+    jurisdictions: Mutex<HashMap<String, u32>>,
+    memo_add: Mutex<HashMap<(Day, i64, u8, u32), (Day, bool)>>,
+    memo_between: Mutex<HashMap<(Day, Day, u32), i64>>,
+    /// the version as a Python str (payloads carry it)
+    pub py_version: Py<pyo3::types::PyString>,
 }
 
 fn days_set(list: &Bound<'_, PyAny>) -> PyResult<HashSet<Day>> {
@@ -245,7 +249,9 @@ impl Calendar {
         for (k, v) in regions.iter() {
             reg.insert(k.extract::<String>()?, layer(&v)?);
         }
+        let py_version = pyo3::types::PyString::new(national.py(), &version).unbind();
         Ok(Calendar {
+            py_version,
             version,
             national: nat,
             regions: reg,
@@ -253,6 +259,7 @@ impl Calendar {
             pkg_last,
             pkg_holidays: days_set(pkg_holidays.as_any())?,
             pkg_workdays: days_set(pkg_workdays.as_any())?,
+            jurisdictions: Mutex::new(HashMap::default()),
             memo_add: Mutex::new(HashMap::default()),
             memo_between: Mutex::new(HashMap::default()),
         })
@@ -265,6 +272,16 @@ pub const WORKING_DAYS: u8 = 1;
 pub const MONTHS: u8 = 2;
 
 impl Calendar {
+    fn jurisdiction_id(&self, jurisdiction: &str) -> u32 {
+        let mut ids = self.jurisdictions.lock().unwrap();
+        if let Some(id) = ids.get(jurisdiction) {
+            return *id;
+        }
+        let id = ids.len() as u32;
+        ids.insert(jurisdiction.to_string(), id);
+        id
+    }
+
     /// `LegalCalendar._compute`: (working, covered).
     pub fn day(&self, d: Day, jurisdiction: &str) -> (bool, bool) {
         if let Some((hol, work)) = self.regions.get(jurisdiction) {
@@ -295,7 +312,7 @@ impl Calendar {
 
     /// `LegalCalendar.add`: (last day, provisional).
     pub fn add(&self, start: Day, value: i64, unit: u8, jurisdiction: &str) -> PyResult<(Day, bool)> {
-        let key = (start, value, unit, jurisdiction.to_string());
+        let key = (start, value, unit, self.jurisdiction_id(jurisdiction));
         if let Some(v) = self.memo_add.lock().unwrap().get(&key) {
             return Ok(*v);
         }
@@ -349,7 +366,7 @@ impl Calendar {
 
     /// `LegalCalendar.working_days_between`.
     pub fn working_days_between(&self, start: Day, end: Day, jurisdiction: &str) -> i64 {
-        let key = (start, end, jurisdiction.to_string());
+        let key = (start, end, self.jurisdiction_id(jurisdiction));
         if let Some(v) = self.memo_between.lock().unwrap().get(&key) {
             return *v;
         }

@@ -1569,7 +1569,7 @@ fn obligation<'py>(st: &StateData, ob: &ObView, rule: &Rule, cx: &Ctx<'_, 'py>) 
     let d = PyDict::new(py);
     d.set_item(pyo3::intern!(py, "obligation_id"), &oid)?;
     d.set_item(pyo3::intern!(py, "rule_id"), rule.py.id.bind(py))?;
-    d.set_item(pyo3::intern!(py, "rule_source"), ob.source)?;
+    d.set_item(pyo3::intern!(py, "rule_source"), rule.source_obj(py, ob.source))?;
     d.set_item(pyo3::intern!(py, "policy_version"), rule.py.policy_version.bind(py))?;
     d.set_item(pyo3::intern!(py, "obligor"), rule.py.obligor.bind(py))?;
     d.set_item(pyo3::intern!(py, "responsible_kind"), rule.py.responsible.bind(py))?;
@@ -1577,9 +1577,9 @@ fn obligation<'py>(st: &StateData, ob: &ObView, rule: &Rule, cx: &Ctx<'_, 'py>) 
     d.set_item(pyo3::intern!(py, "trigger_event"), ob.trigger)?;
     d.set_item(pyo3::intern!(py, "triggered_at"), cal::instant(py, ob.ts)?)?;
     match (&rule.limit, is_deadline) {
-        (Some((v, _, u)), true) => {
+        (Some((v, _, _)), true) => {
             d.set_item(pyo3::intern!(py, "limit_value"), *v)?;
-            d.set_item(pyo3::intern!(py, "limit_unit"), u)?;
+            d.set_item(pyo3::intern!(py, "limit_unit"), rule.py.limit_unit.as_ref().map(|u| u.bind(py)))?;
         }
         _ => {
             d.set_item(pyo3::intern!(py, "limit_value"), py.None())?;
@@ -1597,7 +1597,12 @@ fn obligation<'py>(st: &StateData, ob: &ObView, rule: &Rule, cx: &Ctx<'_, 'py>) 
         }
     }
     d.set_item(pyo3::intern!(py, "provisional"), ob.prov)?;
-    d.set_item(pyo3::intern!(py, "calendar_version"), os(py, ob.cal))?;
+    match ob.cal {
+        Some(c) if *c == cx.cal.version => {
+            d.set_item(pyo3::intern!(py, "calendar_version"), cx.cal.py_version.bind(py))?
+        }
+        _ => d.set_item(pyo3::intern!(py, "calendar_version"), os(py, ob.cal))?,
+    }
     d.set_item(pyo3::intern!(py, "why"), rule.py.why.bind(py))?;
     Ok((d, oid))
 }

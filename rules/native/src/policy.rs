@@ -69,6 +69,10 @@ pub struct PyStrings {
     pub obligor: Py<PyString>,
     pub responsible: Py<PyString>,
     pub why: Py<PyString>,
+    pub source: Py<PyString>,
+    /// the sources the rule's matches name instead (`Match.source`)
+    pub match_sources: Vec<(String, Py<PyString>)>,
+    pub limit_unit: Option<Py<PyString>>,
 }
 
 pub struct Rule {
@@ -239,6 +243,18 @@ impl Policy {
                 obligor: pys("obligor")?,
                 responsible: pys("responsible")?,
                 why: pys("why")?,
+                source: pys("source")?,
+                match_sources: opens
+                    .iter()
+                    .chain(met_by.iter())
+                    .chain(acts.iter())
+                    .filter_map(|(_, m)| m.source.clone())
+                    .map(|src| {
+                        let obj = PyString::new(d.py(), &src).unbind();
+                        (src, obj)
+                    })
+                    .collect(),
+                limit_unit: limit.as_ref().map(|l| PyString::new(d.py(), &l.2).unbind()),
             };
             policy.rules.push(Rule {
                 py: py_strings,
@@ -268,6 +284,25 @@ impl Policy {
             });
         }
         Ok(policy)
+    }
+}
+
+impl Rule {
+    /// The Python str of an obligation's `source` (one of the rule's own).
+    pub fn source_obj<'py>(&self, py: Python<'py>, source: &str) -> Bound<'py, PyAny> {
+        if source == self.id_source() {
+            return self.py.source.bind(py).clone().into_any();
+        }
+        for (s, obj) in &self.py.match_sources {
+            if s == source {
+                return obj.bind(py).clone().into_any();
+            }
+        }
+        PyString::new(py, source).into_any()
+    }
+
+    fn id_source(&self) -> &str {
+        &self.source
     }
 }
 
