@@ -1508,6 +1508,17 @@ fn derived(
     )
 }
 
+/// A dict with room for `n` items (the payload dicts have fixed sizes).
+fn dict_sized(py: Python<'_>, n: isize) -> PyResult<Bound<'_, PyDict>> {
+    unsafe {
+        let raw = pyo3::ffi::_PyDict_NewPresized(n);
+        if raw.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        Ok(Bound::from_owned_ptr(py, raw).downcast_into_unchecked())
+    }
+}
+
 fn s(py: Python<'_>, v: &str) -> PyObject {
     PyString::new(py, v).into_any().unbind()
 }
@@ -1566,7 +1577,7 @@ fn obligation<'py>(st: &StateData, ob: &ObView, rule: &Rule, cx: &Ctx<'_, 'py>) 
             o
         }
     };
-    let d = PyDict::new(py);
+    let d = dict_sized(py, 17)?;
     d.set_item(pyo3::intern!(py, "obligation_id"), &oid)?;
     d.set_item(pyo3::intern!(py, "rule_id"), rule.py.id.bind(py))?;
     d.set_item(pyo3::intern!(py, "rule_source"), rule.source_obj(py, ob.source))?;
@@ -1615,7 +1626,7 @@ fn met<'py>(
     verdict: &str,
     elapsed: (Option<i64>, Option<i64>),
 ) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
+    let d = dict_sized(py, 7)?;
     d.set_item(pyo3::intern!(py, "obligation"), obligation)?;
     d.set_item(pyo3::intern!(py, "response_event"), response)?;
     d.set_item(pyo3::intern!(py, "answered_at"), cal::instant(py, answered_ts)?)?;
@@ -1635,7 +1646,7 @@ fn violated<'py>(
     actual: Option<Day>,
     reason: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
+    let d = dict_sized(py, 6)?;
     d.set_item(pyo3::intern!(py, "obligation"), obligation)?;
     d.set_item(pyo3::intern!(py, "verdict"), verdict)?;
     d.set_item(pyo3::intern!(py, "detected_by"), detected)?;
@@ -1817,7 +1828,7 @@ fn act_withdrawal_event(st: &StateData, cause: &Cause, slot: &Slot, rule: &Rule,
 
 fn sanction_event(st: &StateData, cause: &Cause, change: &Change, key: &str, cx: &Ctx) -> PyResult<PyObject> {
     let py = cx.py;
-    let d = PyDict::new(py);
+    let d = dict_sized(py, 9)?;
     let agency = match &change.agency {
         Some(a) if !a.is_empty() => a.clone(),
         _ => change.measure.split('.').next().unwrap_or("").to_string(),
