@@ -258,3 +258,27 @@ def test_old_instants_use_the_zone_rules() -> None:
     ]
     run_in_order(old)
     run_shuffled(old, random.Random(3))
+
+
+def test_state_stored_before_term_expires_existed() -> None:
+    """States stored before `fold["term_expires"]` existed load and go on the same
+    way (the key comes back at the end of the fold with the next decision)."""
+    rng = random.Random(5)
+    for record in records():
+        events = adapter_events(record)
+        cut = rng.randrange(1, len(events))
+        pair = Pair()
+        for e in events[:cut]:
+            pair.apply(e)
+        assert pair.ref is not None
+        data = json.loads(json.dumps(pair.ref.to_dict()))
+        del data["fold"]["term_expires"]
+        pair.ref = PyListingState.from_dict(json.loads(json.dumps(data)))
+        pair.nat = ListingState.from_dict(json.loads(json.dumps(data)))
+        pair.check_state()
+        for e in events[cut:]:
+            pair.apply(e)
+            pair.check_state()
+        for at in TICKS:
+            pair.advance(at)
+        pair.round_trip()

@@ -211,6 +211,9 @@ fn transition(py: Python<'_>, fold: &mut Fold, e: &Ev) -> PyResult<()> {
         fold.expired = false;
         fold.term_years = val::get(payload, "term_years").clone();
         fold.term_expires = val::get(payload, "term_expires").clone();
+        if fold.term_expires_at == TermKey::Missing {
+            fold.term_expires_at = TermKey::AtEnd; // a new key goes last in a dict
+        }
         let debtor = val::get(payload, "debtor");
         if debtor.truthy(py)? {
             fold.debtor = debtor.clone();

@@ -106,6 +106,16 @@ pub struct Fold {
     pub changes: Vec<Change>,
     pub obligations: IndexMap<String, Obligation>,
     pub act_checks: IndexMap<String, ActCheck>,
+    /// where `term_expires` sits in the stored dict: states stored before the
+    /// key existed lack it until a decision sets it, which appends it at the end
+    pub term_expires_at: TermKey,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+pub enum TermKey {
+    InPlace,
+    Missing,
+    AtEnd,
 }
 
 /// `new_fold()`
@@ -133,6 +143,7 @@ pub fn new_fold() -> Fold {
         changes: Vec::new(),
         obligations: IndexMap::default(),
         act_checks: IndexMap::default(),
+        term_expires_at: TermKey::InPlace,
     }
 }
 
@@ -310,7 +321,9 @@ pub fn fold_to_py(py: Python<'_>, f: &Fold) -> PyResult<PyObject> {
     d.set_item("served", b(py, f.served))?;
     d.set_item("risk_notice", b(py, f.risk_notice))?;
     d.set_item("term_years", f.term_years.to_py(py)?)?;
-    d.set_item("term_expires", f.term_expires.to_py(py)?)?;
+    if f.term_expires_at == TermKey::InPlace {
+        d.set_item("term_expires", f.term_expires.to_py(py)?)?;
+    }
     d.set_item("debtor", f.debtor.to_py(py)?)?;
     d.set_item("last_decision", opt_s(py, &f.last_decision))?;
     d.set_item("last_exit", opt_s(py, &f.last_exit))?;
@@ -378,6 +391,9 @@ pub fn fold_to_py(py: Python<'_>, f: &Fold) -> PyResult<PyObject> {
         acts.set_item(k, a)?;
     }
     d.set_item("act_checks", acts)?;
+    if f.term_expires_at == TermKey::AtEnd {
+        d.set_item("term_expires", f.term_expires.to_py(py)?)?;
+    }
     Ok(d.into_any().unbind())
 }
 
@@ -618,10 +634,22 @@ pub fn fold_from_py(o: &Bound<'_, PyAny>) -> PyResult<Fold> {
     let d = dict(o, "the fold")?;
     // the native fold has exactly the keys of new_fold(), in its order
     let keys: Vec<String> = d.keys().iter().map(|k| k.extract::<String>()).collect::<PyResult<_>>()?;
-    if keys.len() != FOLD_KEYS.len() || keys.iter().zip(FOLD_KEYS.iter()).any(|(a, b)| a != b) {
+    let standard: Vec<&str> = FOLD_KEYS.to_vec();
+    let without: Vec<&str> = FOLD_KEYS.iter().copied().filter(|k| *k != "term_expires").collect();
+    let mut at_end = without.clone();
+    at_end.push("term_expires");
+    let keys: Vec<&str> = keys.iter().map(|k| k.as_str()).collect();
+    let term_expires_at = if keys == standard {
+        TermKey::InPlace
+    } else if keys == without {
+        TermKey::Missing
+    } else if keys == at_end {
+        TermKey::AtEnd
+    } else {
         return Err(bad("the fold's keys", &d.keys().into_any()));
-    }
+    };
     let mut f = new_fold();
+    f.term_expires_at = term_expires_at;
     f.status = os_of(&key(&d, "status")?, "status")?;
     f.court = os_of(&key(&d, "court")?, "court")?;
     f.relisted = b_of(&key(&d, "relisted")?, "relisted")?;
@@ -629,7 +657,9 @@ pub fn fold_from_py(o: &Bound<'_, PyAny>) -> PyResult<Fold> {
     f.served = b_of(&key(&d, "served")?, "served")?;
     f.risk_notice = b_of(&key(&d, "risk_notice")?, "risk_notice")?;
     f.term_years = val::from_json(&key(&d, "term_years")?)?;
-    f.term_expires = val::from_json(&key(&d, "term_expires")?)?;
+    if term_expires_at != TermKey::Missing {
+        f.term_expires = val::from_json(&key(&d, "term_expires")?)?;
+    }
     f.debtor = val::from_json(&key(&d, "debtor")?)?;
     f.last_decision = os_of(&key(&d, "last_decision")?, "last_decision")?;
     f.last_exit = os_of(&key(&d, "last_exit")?, "last_exit")?;
