@@ -11,6 +11,8 @@ import logging
 from datetime import UTC, date, timezone
 from typing import Any
 
+import orjson
+
 from contract.event import Actor, LedgerEvent
 from rules import _native
 from rules import calendar as _calendar
@@ -42,6 +44,7 @@ __all__ = [
     "court_code",
     "date",
     "default_natives",
+    "dump_state",
     "end_of_day",
     "epoch",
     "from_dict_parts",
@@ -87,6 +90,12 @@ fromisoformat = date.fromisoformat
 # kept with its twin, so the id is not reused while cached)
 _policies: dict[int, tuple[Policy, _native.Policy]] = {}
 _calendars: dict[int, tuple[LegalCalendar, _native.Calendar]] = {}
+
+
+def dump_state(data: dict[str, Any]) -> bytes:
+    """How the processor writes a state (`ListingState.to_json` when the core does
+    not write it itself)."""
+    return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
 
 
 def warn_measure_missing(event_id: str, event_type: str) -> None:

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from contract.event import LedgerEvent
@@ -84,6 +85,8 @@ class Pair:
         r, n = self.ref.to_dict(), self.nat.to_dict()
         assert repr(n) == repr(r)
         assert json.dumps(n, ensure_ascii=False) == json.dumps(r, ensure_ascii=False)
+        # what the processor stores
+        assert self.nat.to_json() == orjson.dumps(r, option=orjson.OPT_NON_STR_KEYS)
         for include_open in (False, True):
             assert repr(nat.checks(self.nat, include_open=include_open)) == repr(
                 ref.checks(self.ref, include_open=include_open)
@@ -282,3 +285,29 @@ def test_state_stored_before_term_expires_existed() -> None:
         for at in TICKS:
             pair.advance(at)
         pair.round_trip()
+
+
+def test_to_json_escapes_and_falls_back_as_orjson() -> None:
+    """`ListingState.to_json` writes what orjson writes: every escape, non-ASCII
+    text as UTF-8, and (through orjson itself) floats and other non-plain values."""
+    base = adapter_events(records()[0])
+    odd = 'q"b\\s/\x00\x01\x08\t\n\x0b\x0c\r\x1f\x7f é中😀\u2028'
+    for extra in ({"reason": odd, "round": 2}, {"reason": odd, "round": 1.5}):
+        events = [
+            LedgerEvent(
+                event_id=f"{e.event_id}{odd}",
+                event_type=e.event_type,
+                listing_id=e.listing_id,
+                occurred_at=e.occurred_at,
+                actor=e.actor,
+                jurisdiction=e.jurisdiction,
+                payload={**e.payload, **extra},
+                source_event_id=f"{e.source_event_id}{odd}",
+                seq=e.seq,
+                correlation_id=e.correlation_id,
+            )
+            for e in base
+        ]
+        pair = run_in_order(events)
+        assert pair.nat is not None
+        assert orjson.dumps(odd)[1:-1] in pair.nat.to_json()

@@ -12,6 +12,7 @@ use pyo3::types::{PyDateAccess, PyDateTime, PyDeltaAccess, PyList, PyString, PyT
 
 mod cal;
 mod engine;
+mod json;
 mod policy;
 mod state;
 mod val;
@@ -42,6 +43,7 @@ pub struct Runtime {
     pub ledger_actor: PyObject,
     pub rules_error: PyObject,
     pub from_dict_parts: PyObject,
+    pub dump_state: PyObject,
     pub default_natives: PyObject,
     pub native_policy: PyObject,
     pub native_calendar: PyObject,
@@ -83,6 +85,7 @@ fn load_runtime(py: Python<'_>) -> PyResult<Runtime> {
         ledger_actor: g("LEDGER_ACTOR")?,
         rules_error: g("RulesError")?,
         from_dict_parts: g("from_dict_parts")?,
+        dump_state: g("dump_state")?,
         default_natives: g("default_natives")?,
         native_policy: g("native_policy")?,
         native_calendar: g("native_calendar")?,
@@ -406,6 +409,19 @@ impl ListingState {
 
     fn to_dict(&self, py: Python<'_>) -> PyResult<PyObject> {
         state::state_to_dict(py, &self.d)
+    }
+
+    /// `orjson.dumps(self.to_dict(), option=orjson.OPT_NON_STR_KEYS)`: the bytes
+    /// the processor stores, written without building `to_dict()` (orjson writes
+    /// a state that holds a float or another non-JSON-plain value itself).
+    fn to_json(&self, py: Python<'_>) -> PyResult<PyObject> {
+        match json::state_json(&self.d) {
+            Ok(bytes) => Ok(pyo3::types::PyBytes::new(py, &bytes).into_any().unbind()),
+            Err(json::Unplain) => {
+                let d = state::state_to_dict(py, &self.d)?;
+                Ok(rt(py).dump_state.bind(py).call1((d,))?.unbind())
+            }
+        }
     }
 
     #[classmethod]
