@@ -259,9 +259,13 @@ class Processor:
 
     def _store(self, partition: int, listing_id: str, state: StateLike) -> None:
         # compact UTF-8 JSON, as json.dumps(ensure_ascii=False, separators=(",",
-        # ":")) writes it, at a fraction of the cost
-        self.listings[listing_id] = orjson.dumps(
-            state.to_dict(), option=orjson.OPT_NON_STR_KEYS
+        # ":")) writes it, at a fraction of the cost; the native state writes the
+        # same bytes itself (ListingState.to_json) without building to_dict()
+        to_json = getattr(state, "to_json", None)
+        self.listings[listing_id] = (
+            to_json()
+            if to_json is not None
+            else orjson.dumps(state.to_dict(), option=orjson.OPT_NON_STR_KEYS)
         )
         self._states.put(listing_id, state)
 
