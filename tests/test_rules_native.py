@@ -14,7 +14,7 @@ import json
 import os
 import random
 import sys
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -311,3 +311,72 @@ def test_to_json_escapes_and_falls_back_as_orjson() -> None:
         pair = run_in_order(events)
         assert pair.nat is not None
         assert orjson.dumps(odd)[1:-1] in pair.nat.to_json()
+
+
+def test_explicit_policy_and_calendar_identical() -> None:
+    """A policy and a calendar given as arguments are handed to the core as data
+    (rules._bridge) and give what the reference gives with the same objects: a
+    regional layer with extra rest days, a national layer for a year the package
+    does not cover, the years nothing covers (provisional deadlines)."""
+    from rules.calendar import LegalCalendar
+    from rules.policy import default_policy
+
+    days = [
+        (date(2016, 1, 1) + timedelta(days=d)).isoformat() for d in range(0, 4000, 3)
+    ]
+    cal = LegalCalendar(
+        {
+            "version": "test-layers",
+            "regions": {"CN-35": {"holidays": days[::2], "workdays": days[1::4]}},
+            "national": {2027: {"holidays": ["2027-01-01", "2027-01-04"]}},
+        },
+        "x",
+    )
+    policy = default_policy()
+    rng = random.Random(13)
+    batch = next(generate(400, 9))
+    for events in [adapter_events(r) for r in records()] + batch:
+        late = [
+            LedgerEvent(
+                event_id=e.event_id,
+                event_type=e.event_type,
+                listing_id=e.listing_id,
+                occurred_at=e.occurred_at + timedelta(days=365 * 12),  # uncovered
+                actor=e.actor,
+                jurisdiction=e.jurisdiction,
+                payload=e.payload,
+                source_event_id=e.source_event_id,
+                seq=e.seq,
+            )
+            for e in events
+        ]
+        for run in (events, late):
+            order = list(run)
+            if rng.random() < 0.5:
+                rng.shuffle(order)
+            a_state = b_state = None
+            for e in order:
+                a_state, a = ref.apply(a_state, e, policy=policy, calendar=cal)
+                b_state, b = nat.apply(b_state, e, policy=policy, calendar=cal)
+                assert repr(b) == repr(a)
+            assert a_state is not None and b_state is not None
+            for at in TICKS + [datetime.fromisoformat("2045-01-01T00:00:00+08:00")]:
+                cause = tick(a_state.listing_id, a_state.jurisdiction, at)
+                _, a = ref.advance(
+                    a_state, at, cause=cause, policy=policy, calendar=cal
+                )
+                _, b = nat.advance(
+                    b_state, at, cause=cause, policy=policy, calendar=cal
+                )
+                assert repr(b) == repr(a)
+            assert repr(b_state.to_dict()) == repr(a_state.to_dict())
+            for include_open in (False, True):
+                assert repr(
+                    nat.checks(
+                        b_state, include_open=include_open, policy=policy, calendar=cal
+                    )
+                ) == repr(
+                    ref.checks(
+                        a_state, include_open=include_open, policy=policy, calendar=cal
+                    )
+                )
