@@ -2040,7 +2040,7 @@ pub fn kept(py: Python<'_>, payload: &Bound<'_, PyAny>) -> PyResult<Payload> {
         for (k, v) in d.iter() {
             handle(&k, &v, &mut out)?;
         }
-        term = d.get_item("listing_term")?;
+        term = d.get_item(pyo3::intern!(py, "listing_term"))?;
     } else {
         for item in payload.call_method0("items")?.try_iter()? {
             let item = item?;
@@ -2048,14 +2048,14 @@ pub fn kept(py: Python<'_>, payload: &Bound<'_, PyAny>) -> PyResult<Payload> {
             let v = item.get_item(1)?;
             handle(&k, &v, &mut out)?;
         }
-        let t = payload.call_method1("get", ("listing_term",))?;
+        let t = payload.call_method1("get", (pyo3::intern!(py, "listing_term"),))?;
         if !t.is_none() {
             term = Some(t);
         }
     }
     if let Some(term) = term {
         if let Ok(t) = term.downcast::<PyDict>() {
-            let years = t.get_item("years")?;
+            let years = t.get_item(pyo3::intern!(py, "years"))?;
             out.insert(
                 "term_years".to_string(),
                 match years {
@@ -2063,7 +2063,7 @@ pub fn kept(py: Python<'_>, payload: &Bound<'_, PyAny>) -> PyResult<Payload> {
                     None => Val::None,
                 },
             );
-            if let Some(exp) = t.get_item("expires")? {
+            if let Some(exp) = t.get_item(pyo3::intern!(py, "expires"))? {
                 if !exp.is_none() {
                     out.insert("term_expires".to_string(), val::plain(py, &exp)?);
                 }
