@@ -6,8 +6,10 @@ number of days, so deadlines land on other weekdays and holidays. Every event go
 through `rules.engine.apply` (in per-listing order, as a partition delivers them),
 then every listing gets one clock tick.
 
-Baseline, measured in the same run: the same loop that only appends each event to
-its listing's list (the floor cost of touching every event in Python).
+Baselines, measured in the same run: the same loop that only appends each event to
+its listing's list (the floor cost of touching every event in Python), and the
+pure-Python reference engine (`rules._reference`, which the native core ports) on
+the first `--reference-listings` listings, against the core on the same listings.
 
     .venv/bin/python bench/bench_rules.py [--listings 100000] [--seed 1]
 """
@@ -29,7 +31,6 @@ from typing import Any
 from contract.event import LedgerEvent
 from rules.cli import adapter_events, tick
 from rules.engine import advance, apply
-from rules.state import ListingState
 
 LIFECYCLES = Path(__file__).resolve().parent.parent / "data" / "lifecycles.jsonl"
 BATCH = 2_000
@@ -80,13 +81,16 @@ def generate(n: int, seed: int) -> Iterator[list[list[LedgerEvent]]]:
 
 
 def run_engine(
-    batches: list[list[list[LedgerEvent]]], now: datetime
+    batches: list[list[list[LedgerEvent]]],
+    now: datetime,
+    apply: Any = apply,
+    advance: Any = advance,
 ) -> tuple[float, float, int, int]:
     """(CPU seconds, wall seconds, events, derived events)."""
     events = derived = 0
     elapsed = cpu = 0.0
     for batch in batches:
-        states: dict[str, ListingState] = {}
+        states: dict[str, Any] = {}
         start = time.perf_counter()
         cpu_start = time.process_time()
         for listing in batch:
@@ -143,6 +147,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--listings", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--reference-listings",
+        type=int,
+        default=10_000,
+        help="listings also run through the pure-Python reference engine "
+        "(rules._reference), for the ratio in the same run",
+    )
     args = parser.parse_args(argv)
     now = datetime.fromisoformat("2026-06-30T12:00:00+08:00")
 
@@ -157,6 +168,18 @@ def main(argv: list[str] | None = None) -> int:
         total_events += n
         total_derived += d
 
+    # the same first listings through the reference engine and through the core
+    from rules import _reference
+
+    ref_cpu = core_cpu = 0.0
+    ref_events = 0
+    for batch in generate(args.reference_listings, args.seed):
+        cpu, _, n, _ = run_engine([batch], now, _reference.apply, _reference.advance)
+        ref_cpu += cpu
+        ref_events += n
+        cpu, _, _, _ = run_engine([batch], now)
+        core_cpu += cpu
+
     sample = next(generate(5_000, args.seed + 1))
     py_bytes, json_bytes = memory_per_listing(sample)
     rate = total_events / cpu_time
@@ -169,6 +192,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"baseline (append only): {base_time:.2f} s CPU, {base_rate:,.0f} events/s")
     print(f"ratio engine/baseline rate: {rate / base_rate:.4f}")
+    if ref_events:
+        print(
+            f"reference (pure-Python rules._reference) on the first "
+            f"{args.reference_listings:,} listings ({ref_events:,} events): "
+            f"{ref_events / ref_cpu:,.0f} events/s; the core on the same: "
+            f"{ref_events / core_cpu:,.0f} events/s; ratio core/reference "
+            f"{ref_cpu / core_cpu:.2f}"
+        )
     verdict = "met" if rate >= 200_000 else "NOT met"
     print(f"target 200,000 events/s: {verdict} ({rate / 200_000:.2f} of target)")
     print(
