@@ -11,7 +11,7 @@ its listing's list (the floor cost of touching every event in Python), and the
 pure-Python reference engine (`rules._reference`, which the native core ports) on
 the first `--reference-listings` listings, against the core on the same listings.
 
-    .venv/bin/python bench/bench_rules.py [--listings 100000] [--seed 1]
+    .venv/bin/python bench/bench_rules.py [--listings 100000] [--seed 1] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -148,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--listings", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--repeat", type=int, default=3, help="passes over the workload; the best"
+    )
+    parser.add_argument(
         "--reference-listings",
         type=int,
         default=10_000,
@@ -157,16 +160,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     now = datetime.fromisoformat("2026-06-30T12:00:00+08:00")
 
-    cpu_time = wall_time = base_time = 0.0
-    total_events = total_derived = 0
-    for batch in generate(args.listings, args.seed):
-        cpu, wall, n, d = run_engine([batch], now)
-        base, _ = run_baseline([batch])
-        cpu_time += cpu
-        wall_time += wall
-        base_time += base
-        total_events += n
-        total_derived += d
+    passes: list[tuple[float, float, float]] = []  # (CPU, wall, baseline CPU)
+    for _ in range(args.repeat):
+        cpu_time = wall_time = base_time = 0.0
+        total_events = total_derived = 0
+        for batch in generate(args.listings, args.seed):
+            cpu, wall, n, d = run_engine([batch], now)
+            base, _ = run_baseline([batch])
+            cpu_time += cpu
+            wall_time += wall
+            base_time += base
+            total_events += n
+            total_derived += d
+        passes.append((cpu_time, wall_time, base_time))
+    # the best pass: the machine is shared, and a slower pass measures its neighbours
+    cpu_time, wall_time, base_time = min(passes)
 
     # the same first listings through the reference engine and through the core
     from rules import _reference
@@ -185,8 +193,11 @@ def main(argv: list[str] | None = None) -> int:
     rate = total_events / cpu_time
     base_rate = total_events / base_time
     print(f"listings={args.listings} events={total_events} (incl. 1 tick per listing)")
+    every = ", ".join(f"{total_events / p[0]:,.0f}" for p in passes)
+    print(f"engine, every pass: {every} events/s per core (CPU time)")
     print(
-        f"engine: {cpu_time:.2f} s CPU ({wall_time:.2f} s wall), {rate:,.0f} events/s "
+        f"engine, best of {len(passes)}: {cpu_time:.2f} s CPU ({wall_time:.2f} s "
+        f"wall), {rate:,.0f} events/s "
         f"per core (CPU time); {total_events / wall_time:,.0f} events/s wall; "
         f"derived events={total_derived}"
     )
