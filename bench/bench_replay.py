@@ -107,16 +107,20 @@ def raw_copy(settings: Settings, schema: str) -> tuple[int, float]:
             conn.execute(f'SELECT count(*) FROM "{schema}".{t}').fetchone()[0]  # type: ignore[index]
             for t in tables
         )
-        conn.execute(f'DROP SCHEMA IF EXISTS "{target}" CASCADE')
-        migrate(conn, target)
-        started = time.perf_counter()
-        with conn.transaction():
+
+        def load() -> None:
             for table in tables:
                 with conn.cursor().copy(
                     f'COPY "{target}".{table} FROM STDIN (FORMAT BINARY)'
                 ) as copy:
                     for chunk in data[table]:
                         copy.write(chunk)
+
+        conn.execute(f'DROP SCHEMA IF EXISTS "{target}" CASCADE')
+        migrate(conn, target)
+        started = time.perf_counter()
+        with conn.transaction():
+            load()
         seconds = time.perf_counter() - started
 
         # the cheapest load PostgreSQL offers: unlogged tables (no WAL), indexes
@@ -144,12 +148,7 @@ def raw_copy(settings: Settings, schema: str) -> tuple[int, float]:
             conn.execute(f'ALTER TABLE "{target}".{table} SET UNLOGGED')
         started = time.perf_counter()
         with conn.transaction():
-            for table in tables:
-                with conn.cursor().copy(
-                    f'COPY "{target}".{table} FROM STDIN (FORMAT BINARY)'
-                ) as copy:
-                    for chunk in data[table]:
-                        copy.write(chunk)
+            load()
             for _, ddl in indexes:
                 conn.execute(ddl)
         unlogged = time.perf_counter() - started

@@ -362,8 +362,8 @@ def query(
                 found = run_query(
                     conn,
                     table,
-                    _aware(as_of, "--as-of"),
-                    _aware(known_at, "--known-at"),
+                    instant_option(as_of, "--as-of"),
+                    instant_option(known_at, "--known-at"),
                     listing,
                     schema=schema,
                     include_withdrawn=include_withdrawn,
@@ -393,9 +393,9 @@ def query(
         typer.echo(f"({shown})")
 
 
-def _aware(value: str | None, option: str) -> datetime | None:
-    """An instant given on the command line: ISO-8601 with an offset, in the
-    ledger's years."""
+def instant_option(value: str | None, option: str) -> datetime | None:
+    """An instant given on the command line (`query --as-of`, `replay --until`):
+    ISO-8601 with an offset, in the ledger's years."""
     if value is None:
         return None
     try:

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from projections.cli import schema_name
+from projections.cli import instant_option, schema_name
 from shixin.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -42,25 +42,6 @@ SchemaOpt = Annotated[
         callback=schema_name,
     ),
 ]
-
-
-def _instant(value: str | None, option: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        instant = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise typer.BadParameter(
-            f"{value!r} is not an ISO-8601 instant (e.g. 2024-05-01T00:00:00+08:00)",
-            param_hint=option,
-        ) from exc
-    if instant.tzinfo is None:
-        raise typer.BadParameter(
-            f"{value!r} has no time zone: give an offset such as +08:00 or Z",
-            param_hint=option,
-        )
-    _in_ledger_years(instant, value, option)
-    return instant
 
 
 def _day(value: str, option: str) -> date:
@@ -232,7 +213,7 @@ def replay_command(
 
     if until is not None and until_offsets is not None:
         raise typer.BadParameter("give --until or --until-offsets, not both")
-    cutoff = _instant(until, "--until")
+    cutoff = instant_option(until, "--until")
     settings = get_settings()
     try:
         stop = None if until_offsets is None else read_offsets_file(str(until_offsets))

@@ -335,24 +335,28 @@ def test_a_subject_typed_with_full_width_characters_is_the_same_subject() -> Non
     assert subject_kind(full_width) == "RESIDENT_ID"
 
 
-def test_a_check_the_engine_withdraws_as_not_owed_leaves_no_obligation() -> None:
+def violated_then_withdrawn() -> tuple[dict[str, Any], Fact, Fact]:
+    """An act check violated by a forbidden act on day 5 (recorded first), then
+    withdrawn by the engine as not owed at all on day 6: (obligation, V, W)."""
     ob = obligation(limit_value=None, limit_unit=None, due_date=None, due_at=None)
     violated = {
         "obligation": ob, "verdict": "VIOLATION", "detected_by": "STATE",
-        "response_event": "E20", "actual_date": "2020-01-10", "reason": "early",
+        "response_event": "E20", "actual_date": "2020-01-11", "reason": "early",
     }  # fmt: skip
     withdrawn = {
         "obligation": ob, "response_event": "E11", "answered_at": rows.iso(T0),
         "verdict": "WITHDRAWN", "late": False,
     }  # fmt: skip
-    change = rows.full_history(
-        rows.OBLIGATION,
-        (ob["obligation_id"],),
-        [
-            fact(DEADLINE_VIOLATED, 5, 1, violated, actor=LEDGER),
-            fact(DEADLINE_MET, 6, 2, withdrawn, actor=LEDGER),
-        ],
+    return (
+        ob,
+        fact(DEADLINE_VIOLATED, 5, 1, violated, actor=LEDGER),
+        fact(DEADLINE_MET, 6, 2, withdrawn, actor=LEDGER),
     )
+
+
+def test_a_check_the_engine_withdraws_as_not_owed_leaves_no_obligation() -> None:
+    ob, v, w = violated_then_withdrawn()
+    change = rows.full_history(rows.OBLIGATION, (ob["obligation_id"],), [v, w])
     assert change.current("obligations") is None
     current = change.current("violations")
     assert current is not None
@@ -364,17 +368,7 @@ def test_a_withdrawn_violation_never_stood_at_any_valid_time() -> None:
     order, in one batch or two: from when the withdrawal is known, no valid time
     shows the violation standing or the obligation owed; before it was known, the
     ledger believed the violation from day 5 (the history keeps that)."""
-    ob = obligation(limit_value=None, limit_unit=None, due_date=None, due_at=None)
-    violated = {
-        "obligation": ob, "verdict": "VIOLATION", "detected_by": "STATE",
-        "response_event": "E20", "actual_date": "2020-01-11", "reason": "early",
-    }  # fmt: skip
-    withdrawn = {
-        "obligation": ob, "response_event": "E11", "answered_at": rows.iso(T0),
-        "verdict": "WITHDRAWN", "late": False,
-    }  # fmt: skip
-    v = fact(DEADLINE_VIOLATED, 5, 1, violated, actor=LEDGER)
-    w = fact(DEADLINE_MET, 6, 2, withdrawn, actor=LEDGER)
+    ob, v, w = violated_then_withdrawn()
     key = (ob["obligation_id"],)
     withdrawn_column = COLUMNS["violations"].index("withdrawn")
 
