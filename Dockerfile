@@ -25,15 +25,7 @@ FROM python:3.11-slim
 WORKDIR /app
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DATA_DIR=/data
 
-COPY pyproject.toml README.md ./
-COPY shixin ./shixin
-COPY schemas ./schemas
-COPY contract ./contract
-COPY rules ./rules
-COPY producers ./producers
-COPY processors ./processors
-COPY projections ./projections
-COPY replay ./replay
+# the packages come from the wheel (with the compiled core); the sample data beside
 COPY data ./data
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels && mkdir -p /data

@@ -260,18 +260,27 @@ def _save_offsets(
             ).format(s),
             [(projector, t, p, o) for (t, p), o in sorted(positions.items())],
         )
-        if rejected:
-            cur.executemany(
-                sql.SQL(
-                    'INSERT INTO {}.projector_rejects (projector, topic, "partition", '
-                    '"offset", error) VALUES (%s, %s, %s, %s, %s) '
-                    "ON CONFLICT DO NOTHING"
-                ).format(s),
-                [
-                    (projector, r.topic, r.partition, r.offset, r.error)
-                    for r in rejected
-                ],
-            )
+    save_rejects(conn, schema, projector, rejected)
+
+
+def save_rejects(
+    conn: psycopg.Connection[Any],
+    schema: str,
+    projector: str,
+    rejected: Sequence[Rejected],
+) -> None:
+    """Name the records a driver (a projector, or a replay) could not use in the
+    schema's `projector_rejects`; one already named stays as first written."""
+    if not rejected:
+        return
+    with conn.cursor() as cur:
+        cur.executemany(
+            sql.SQL(
+                'INSERT INTO {}.projector_rejects (projector, topic, "partition", '
+                '"offset", error) VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING'
+            ).format(sql.Identifier(schema)),
+            [(projector, r.topic, r.partition, r.offset, r.error) for r in rejected],
+        )
 
 
 class _StopFlag:

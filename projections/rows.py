@@ -834,11 +834,19 @@ def _span_order(ident: tuple[str, str | None, Row]) -> tuple[str, str]:
 def in_order(kind: str, fs: FoldState | None, fact: Fact) -> bool:
     """Whether the fact comes after every known event of the entity in both orders
     and changes only what follows it (a withdrawal changes what came before it)."""
-    if fs is None or fs.instant is None or fs.know is None:
+    if fs is None:
+        return True
+    return _follows(kind, fs.instant, fs.know, fact)
+
+
+def _follows(kind: str, instant: str | None, know: KnowKey | None, fact: Fact) -> bool:
+    """`in_order` after a state whose last fact took effect at `instant` and was
+    learnt at `know`."""
+    if instant is None or know is None:
         return True
     if _is_withdrawal(kind, fact):
         return False
-    return effective(kind, fact) > fs.instant and fact.know_key > fs.know
+    return effective(kind, fact) > instant and fact.know_key > know
 
 
 def _is_withdrawal(kind: str, fact: Fact) -> bool:
@@ -857,12 +865,9 @@ def needs_recompute(
     instant = prior.instant if prior is not None else None
     know = prior.know if prior is not None else None
     for fact in sorted(new_facts, key=lambda f: f.know_key):
-        if instant is not None and know is not None:
-            if _is_withdrawal(kind, fact):
-                return True
-            if not (effective(kind, fact) > instant and fact.know_key > know):
-                return True
-        instant, know = effective(kind, fact), fact.know_key
+        if not _follows(kind, instant, know, fact):
+            return True
+        instant, know = effective(kind, fact), fact.know_key  # as `advance` leaves
     return False
 
 

@@ -234,15 +234,16 @@ def replay_command(
         task = progress.add_task("replay", total=None, rate="")
         started = time.monotonic()
         piped = not progress.console.is_terminal
-        said = [started]
+        said = started
 
         def on_progress(done: int, total: int) -> None:
             now = time.monotonic()
             elapsed = max(now - started, 1e-6)
             rate = done / elapsed
             progress.update(task, completed=done, total=total, rate=f"{rate:,.0f}")
-            if piped and (now - said[0] >= 10 or done >= total):
-                said[0] = now  # no bar when piped: a line every 10 s instead
+            nonlocal said
+            if piped and (now - said >= 10 or done >= total):
+                said = now  # no bar when piped: a line every 10 s instead
                 left = (total - done) / rate if rate else 0.0
                 typer.echo(
                     f"replay: {done:,}/{total:,} records, {rate:,.0f} records/s, "
@@ -434,18 +435,9 @@ def _known_republisher(conn: Any, schema: str, name: str) -> None:
     """Republishers are named as the courts' requests name them (free text): a name
     no obligation carries is a usage error listing the names that do, not an empty
     report."""
-    from psycopg import sql
+    from replay.questions import republishers
 
-    known = [
-        r[0]
-        for r in conn.execute(
-            sql.SQL(
-                "SELECT DISTINCT responsible_code FROM {}.obligations WHERE "
-                "responsible_kind = 'REPUBLISHER' AND responsible_code IS NOT NULL "
-                "ORDER BY 1"
-            ).format(sql.Identifier(schema))
-        )
-    ]
+    known = republishers(conn, schema)
     if name not in known:
         shown = "; ".join(known[:10]) + ("; ..." if len(known) > 10 else "")
         raise LookupError(

@@ -189,6 +189,16 @@ def missed_deadlines(
     )
 
 
+def republishers(conn: psycopg.Connection[Any], schema: str) -> list[str]:
+    """The republishers (named in free text) some obligation of the schema binds."""
+    query = sql.SQL(
+        "SELECT DISTINCT responsible_code FROM {}.obligations "
+        "WHERE responsible_kind = 'REPUBLISHER' AND responsible_code IS NOT NULL "
+        "ORDER BY 1"
+    ).format(sql.Identifier(schema))
+    return [r[0] for r in conn.execute(query)]
+
+
 def accountability(
     conn: psycopg.Connection[Any], schema: str, since: date, until: date
 ) -> list[dict[str, Any]]:

@@ -608,17 +608,16 @@ def _note(rejects: Rejects, key: tuple[str, int, int], reason: str) -> None:
 
 
 def _save_rejects(conn: psycopg.Connection[Any], schema: str, rejects: Rejects) -> None:
-    """What the live worker would have dead-lettered, in the scratch schema."""
-    if not rejects:
-        return
-    with conn.cursor() as cur:
-        cur.executemany(
-            sql.SQL(
-                'INSERT INTO {}.projector_rejects (projector, topic, "partition", '
-                '"offset", error) VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING'
-            ).format(sql.Identifier(schema)),
-            [(REPLAY, t, p, o, error) for (t, p, o), error in sorted(rejects.items())],
-        )
+    """What the live worker would have dead-lettered, and event ids met again with
+    other content, in the scratch schema (as the projector names its own)."""
+    from projections.projector import Rejected, save_rejects
+
+    save_rejects(
+        conn,
+        schema,
+        REPLAY,
+        [Rejected(t, p, o, error) for (t, p, o), error in sorted(rejects.items())],
+    )
 
 
 def _cutoff_text(until: datetime | None) -> str:

@@ -56,6 +56,13 @@ static RUNTIME: GILOnceCell<Runtime> = GILOnceCell::new();
 fn load_runtime(py: Python<'_>) -> PyResult<Runtime> {
     let b = py.import("rules._bridge")?;
     let g = |name: &str| -> PyResult<PyObject> { Ok(b.getattr(name)?.unbind()) };
+    // a tuple of slot descriptors of the bridge, as a list
+    let slots = |name: &str| -> PyResult<Vec<PyObject>> {
+        b.getattr(name)?
+            .try_iter()?
+            .map(|x| x.map(|x| x.unbind()))
+            .collect::<PyResult<Vec<_>>>()
+    };
     Ok(Runtime {
         date_type: g("date")?,
         timezone_type: g("timezone")?,
@@ -70,18 +77,10 @@ fn load_runtime(py: Python<'_>) -> PyResult<Runtime> {
         builtin_int: py.import("builtins")?.getattr("int")?.unbind(),
         warn_measure_missing: g("warn_measure_missing")?,
         actor_cls: g("Actor")?,
-        actor_slots: b
-            .getattr("ACTOR_SLOTS")?
-            .try_iter()?
-            .map(|x| x.map(|x| x.unbind()))
-            .collect::<PyResult<Vec<_>>>()?,
+        actor_slots: slots("ACTOR_SLOTS")?,
         check_cls: g("Check")?,
         ledger_event_cls: g("LedgerEvent")?,
-        ledger_event_slots: b
-            .getattr("LEDGER_EVENT_SLOTS")?
-            .try_iter()?
-            .map(|x| x.map(|x| x.unbind()))
-            .collect::<PyResult<Vec<_>>>()?,
+        ledger_event_slots: slots("LEDGER_EVENT_SLOTS")?,
         ledger_actor: g("LEDGER_ACTOR")?,
         rules_error: g("RulesError")?,
         from_dict_parts: g("from_dict_parts")?,
