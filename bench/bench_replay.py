@@ -5,7 +5,10 @@ Generates a workload (default 20,000 listings, about 290,000 events; `--listings
 then in the same run:
 
 1. baseline: a plain consumer reads every ledger topic from the beginning and
-   decodes every message (`contract.codec.decode`), nothing else;
+   decodes every message (`contract.codec.decode`), nothing else; beside it the
+   floors of that baseline: the same consumer reading without decoding, and
+   reading with fastavro's own `schemaless_reader` (the writer schema named by each
+   message's fingerprint, parsed once) instead of our decoder;
 2. replay: `replay.replayer.replay` into a scratch schema: the same reading, merged
    in broker-time order, the rules engine, and the projection into PostgreSQL.
 
@@ -19,17 +22,20 @@ Run: `.venv/bin/python bench/bench_replay.py [--listings N]` (the stack must be 
 from __future__ import annotations
 
 import argparse
+import io
 import resource
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import psycopg
+from fastavro import schemaless_reader
 
-from contract.codec import decode
+from contract.codec import HEADER_SIZE, decode, registry
 from processors.clock import publish_ticks
 from producers.generate import generate_files
 from producers.publish import publish_files
@@ -47,15 +53,27 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def consume_and_decode(settings: Settings) -> tuple[int, float]:
-    """Read and decode every ledger message once; (messages, seconds)."""
+def fastavro_read(value: bytes) -> object:
+    """fastavro's own reader on one message: the writer schema its fingerprint
+    names (parsed once), no resolution, no event built."""
+    writer = registry().by_fingerprint[value[2:HEADER_SIZE]]
+    buf = io.BytesIO(value)
+    buf.seek(HEADER_SIZE)
+    return schemaless_reader(buf, writer.parsed, None)
+
+
+def consume_and_decode(
+    settings: Settings, decode: Callable[[bytes], object] | None = decode
+) -> tuple[int, float]:
+    """Read every ledger message once and decode it with `decode` (None: read
+    only); (messages, seconds)."""
     from confluent_kafka import Consumer, TopicPartition
 
     topics = Topics.for_settings(settings)
     consumer = Consumer(
         {
             "bootstrap.servers": settings.bootstrap_servers,
-            "group.id": f"{settings.topic_prefix}.bench-baseline",
+            "group.id": f"{settings.topic_prefix}.bench-baseline-{uuid.uuid4().hex}",
             "enable.auto.commit": False,
             "enable.partition.eof": False,
         }
@@ -74,14 +92,15 @@ def consume_and_decode(settings: Settings) -> tuple[int, float]:
     while seen < total:
         for message in consumer.consume(1000, timeout=1.0):
             if message.error() is None:
-                decode(message.value())
+                if decode is not None:
+                    decode(message.value() or b"")
                 seen += 1
     seconds = time.perf_counter() - started
     consumer.close()
     return seen, seconds
 
 
-def raw_copy(settings: Settings, schema: str) -> tuple[int, float]:
+def raw_copy(settings: Settings, schema: str) -> tuple[int, float, float]:
     """The floor of writing what the replay wrote: every row of its query tables
     (current and history, the events table, their indexes), read back in COPY's
     binary form, then written with COPY alone into a fresh schema of the same
@@ -182,10 +201,18 @@ def main() -> int:
         for tick in TICKS:
             publish_ticks(settings, tick)
 
+        messages, read_s = consume_and_decode(settings, None)
+        print(f"floor, consume only (no decoding): {messages:,} messages in "
+              f"{read_s:.1f}s = {messages / read_s:,.0f} events/s")  # fmt: skip
+        messages, raw_seconds = consume_and_decode(settings, fastavro_read)
+        print(f"floor, consume + fastavro schemaless_reader: {messages:,} messages "
+              f"in {raw_seconds:.1f}s = {messages / raw_seconds:,.0f}/s")  # fmt: skip
         messages, base_seconds = consume_and_decode(settings)
         base_rate = messages / base_seconds
         print(f"baseline consume+decode: {messages:,} messages in {base_seconds:.1f}s "
-              f"= {base_rate:,.0f} events/s")  # fmt: skip
+              f"= {base_rate:,.0f} events/s (target 100,000: "
+              f"{'met' if base_rate >= 100_000 else 'not met'}); ratio to "
+              f"consume + fastavro {raw_seconds / base_seconds:.2f}")  # fmt: skip
 
         stats = replay(settings, schema, fresh=True)
         rate = stats.records / stats.seconds
