@@ -240,6 +240,20 @@ def test_errors_match() -> None:
     assert str(native_error.value) == str(ref_error.value)
 
 
+def test_a_panic_of_the_core_is_a_rules_error_and_the_core_goes_on() -> None:
+    """A defect of the core (a Rust panic) must not be pyo3's PanicException, a
+    BaseException that `except Exception` in a worker lets through: it is a
+    RulesError naming it, the worker parks the event, and the next one is judged."""
+    from rules import _native
+
+    with pytest.raises(nat.RulesError, match=r"internal error of the rules core in "
+                       r"_panic_for_test: index 7 out of range"):  # fmt: skip
+        _native._panic_for_test("index 7 out of range")
+    assert issubclass(nat.RulesError, Exception)
+    pair = run_in_order(adapter_events(records()[0]))
+    assert pair.steps > 0
+
+
 def test_old_instants_use_the_zone_rules() -> None:
     """Before 1992 Asia/Shanghai had summer time: the core leaves those to zoneinfo."""
     events = adapter_events(records()[0])

@@ -1,7 +1,7 @@
 //! Days, Asia/Shanghai instants and `rules.calendar.LegalCalendar` (ported).
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 
 use pyo3::exceptions::{PyOverflowError, PyValueError};
 use pyo3::prelude::*;
@@ -273,7 +273,7 @@ pub const MONTHS: u8 = 2;
 
 impl Calendar {
     fn jurisdiction_id(&self, jurisdiction: &str) -> u32 {
-        let mut ids = self.jurisdictions.lock().unwrap();
+        let mut ids = self.jurisdictions.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(id) = ids.get(jurisdiction) {
             return *id;
         }
@@ -313,11 +313,11 @@ impl Calendar {
     /// `LegalCalendar.add`: (last day, provisional).
     pub fn add(&self, start: Day, value: i64, unit: u8, jurisdiction: &str) -> PyResult<(Day, bool)> {
         let key = (start, value, unit, self.jurisdiction_id(jurisdiction));
-        if let Some(v) = self.memo_add.lock().unwrap().get(&key) {
+        if let Some(v) = self.memo_add.lock().unwrap_or_else(PoisonError::into_inner).get(&key) {
             return Ok(*v);
         }
         let v = self.add_uncached(start, value, unit, jurisdiction)?;
-        let mut memo = self.memo_add.lock().unwrap();
+        let mut memo = self.memo_add.lock().unwrap_or_else(PoisonError::into_inner);
         if memo.len() >= MEMO_LIMIT {
             memo.clear();
         }
@@ -367,7 +367,7 @@ impl Calendar {
     /// `LegalCalendar.working_days_between`.
     pub fn working_days_between(&self, start: Day, end: Day, jurisdiction: &str) -> i64 {
         let key = (start, end, self.jurisdiction_id(jurisdiction));
-        if let Some(v) = self.memo_between.lock().unwrap().get(&key) {
+        if let Some(v) = self.memo_between.lock().unwrap_or_else(PoisonError::into_inner).get(&key) {
             return *v;
         }
         let mut count = 0;
@@ -378,7 +378,7 @@ impl Calendar {
             }
             d += 1;
         }
-        let mut memo = self.memo_between.lock().unwrap();
+        let mut memo = self.memo_between.lock().unwrap_or_else(PoisonError::into_inner);
         if memo.len() >= MEMO_LIMIT {
             memo.clear();
         }

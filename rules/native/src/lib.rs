@@ -4,7 +4,7 @@
 //! plain data (rules/_bridge.py).
 
 use rustc_hash::FxHashMap as HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
@@ -107,6 +107,27 @@ pub fn rules_error(msg: String) -> PyErr {
             Err(e) => e,
         }
     })
+}
+
+/// Runs an entry point of the core; a panic (a defect of the core, never bad input)
+/// becomes a `RulesError` naming it, so a worker parks the event in hand and goes
+/// on instead of dying on pyo3's PanicException (a BaseException). The listing's
+/// state may be half-updated then: the callers drop it and reload the stored one.
+fn guarded<T>(what: &str, f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".to_string());
+            Err(rules_error(format!(
+                "internal error of the rules core in {what}: {message} (a defect of \
+                 the engine, not of the input; report it with the event)"
+            )))
+        }
+    }
 }
 
 /// A `LedgerEvent` with exactly the fields `LedgerEvent(...)` would set: allocated
@@ -229,7 +250,7 @@ fn epoch(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<i64> {
         if let Some(tz) = dt.get_tzinfo() {
             if tz.get_type().is(r.timezone_type.bind(py)) {
                 let key = tz.as_ptr() as usize;
-                let cached = r.offsets.lock().unwrap().get(&key).map(|v| v.1);
+                let cached = r.offsets.lock().unwrap_or_else(PoisonError::into_inner).get(&key).map(|v| v.1);
                 let off_us = match cached {
                     Some(o) => o,
                     None => {
@@ -237,7 +258,7 @@ fn epoch(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<i64> {
                         let delta = delta.downcast::<pyo3::types::PyDelta>()?;
                         let o = (delta.get_days() as i64 * 86400 + delta.get_seconds() as i64) * 1_000_000
                             + delta.get_microseconds() as i64;
-                        let mut m = r.offsets.lock().unwrap();
+                        let mut m = r.offsets.lock().unwrap_or_else(PoisonError::into_inner);
                         if m.len() > 1000 {
                             m.clear();
                         }
@@ -470,6 +491,17 @@ fn apply<'py>(
     policy: Option<&Bound<'py, PyAny>>,
     calendar: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<(Bound<'py, ListingState>, Bound<'py, PyList>)> {
+    guarded("apply", || apply_unguarded(py, state, event, now, policy, calendar))
+}
+
+fn apply_unguarded<'py>(
+    py: Python<'py>,
+    state: Option<Bound<'py, ListingState>>,
+    event: &Bound<'py, PyAny>,
+    now: Option<&Bound<'py, PyAny>>,
+    policy: Option<&Bound<'py, PyAny>>,
+    calendar: Option<&Bound<'py, PyAny>>,
+) -> PyResult<(Bound<'py, ListingState>, Bound<'py, PyList>)> {
     let etype_obj = ev_get(event, EV_EVENT_TYPE)?;
     let etype: String = etype_obj.extract()?;
     if etype == "CLOCK_TICK" {
@@ -572,7 +604,7 @@ fn advance_py<'py>(
     policy: Option<&Bound<'py, PyAny>>,
     calendar: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<(Bound<'py, ListingState>, Bound<'py, PyList>)> {
-    advance(py, state, now, cause, policy, calendar)
+    guarded("advance", || advance(py, state, now, cause, policy, calendar))
 }
 
 fn advance<'py>(
@@ -611,28 +643,41 @@ fn checks<'py>(
     policy: Option<&Bound<'py, PyAny>>,
     calendar: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyList>> {
-    let (pol, calr) = resolve(py, policy, calendar)?;
-    let cx = Ctx { py, pol: pol.get(), cal: calr.get() };
-    let guard = state.borrow();
-    let rows = engine::checks(&guard.d, include_open, &cx)?;
-    PyList::new(py, rows)
+    guarded("checks", || {
+        let (pol, calr) = resolve(py, policy, calendar)?;
+        let cx = Ctx { py, pol: pol.get(), cal: calr.get() };
+        let guard = state.borrow();
+        let rows = engine::checks(&guard.d, include_open, &cx)?;
+        PyList::new(py, rows)
+    })
 }
 
 /// The earliest instant at which a clock tick can change `state` (or None).
 #[pyfunction]
 fn next_due(py: Python<'_>, state: Bound<'_, ListingState>) -> PyResult<PyObject> {
-    let guard = state.borrow();
-    match engine::next_due(py, &guard.d)? {
-        Some(ts) => cal::instant(py, ts),
-        None => Ok(py.None()),
-    }
+    guarded("next_due", || {
+        let guard = state.borrow();
+        match engine::next_due(py, &guard.d)? {
+            Some(ts) => cal::instant(py, ts),
+            None => Ok(py.None()),
+        }
+    })
 }
 
 /// Whether a later clock tick can still change `state`.
 #[pyfunction]
 fn has_open(py: Python<'_>, state: Bound<'_, ListingState>) -> PyResult<bool> {
-    let guard = state.borrow();
-    Ok(engine::next_due(py, &guard.d)?.is_some())
+    guarded("has_open", || {
+        let guard = state.borrow();
+        Ok(engine::next_due(py, &guard.d)?.is_some())
+    })
+}
+
+/// A panic inside the core on purpose, through the guard every entry point has:
+/// for the test that a defect of the core is a `RulesError`, not a crash.
+#[pyfunction]
+fn _panic_for_test(message: &str) -> PyResult<()> {
+    guarded("_panic_for_test", || panic!("{}", message))
 }
 
 /// `_term_expiry(state)`: (24:00 of the term's last day, the decision, that day).
@@ -661,6 +706,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Policy>()?;
     m.add_class::<Calendar>()?;
     m.add_function(wrap_pyfunction!(apply, m)?)?;
+    m.add_function(wrap_pyfunction!(_panic_for_test, m)?)?;
     m.add_function(wrap_pyfunction!(advance_py, m)?)?;
     m.add_function(wrap_pyfunction!(checks, m)?)?;
     m.add_function(wrap_pyfunction!(next_due, m)?)?;
