@@ -724,7 +724,40 @@ def _event(
     )
 
 
-REGRESSIONS: dict[str, Scenario] = {}
+REGRESSIONS: dict[str, Scenario] = {
+    # a measure code that is a list (or a dict): both raise TypeError with
+    # Python's message, which names the type ("unhashable type: 'list'")
+    "enforced_measure_unhashable_list": Scenario(
+        "CN",
+        0,
+        [
+            Step(
+                "apply",
+                _event(
+                    "E1",
+                    "SANCTION_ENFORCED",
+                    "2020-01-01T10:00:00+08:00",
+                    {"measure_code": ["RAILWAY.TRAIN_RESTRICTION"]},
+                ),
+            )
+        ],
+    ),
+    "enforced_measure_unhashable_dict": Scenario(
+        "CN",
+        0,
+        [
+            Step(
+                "apply",
+                _event(
+                    "E1",
+                    "SANCTION_ENFORCED",
+                    "2020-01-01T10:00:00+08:00",
+                    {"measure_code": {"a": 1}},
+                ),
+            )
+        ],
+    ),
+}
 
 
 @pytest.mark.parametrize("name", sorted(REGRESSIONS))

@@ -906,8 +906,11 @@ fn p_measure_in_force(py: Python<'_>, fold: &Fold, e: &Ev) -> PyResult<Pred> {
     let code = val::get(&e.payload, "measure_code");
     let current = match code {
         Val::Str(s) => fold.measures.get(s),
-        Val::List(_) | Val::Dict(_) => {
-            return Err(pyo3::exceptions::PyTypeError::new_err("unhashable type"));
+        Val::List(_) => {
+            return Err(pyo3::exceptions::PyTypeError::new_err("unhashable type: 'list'"));
+        }
+        Val::Dict(_) => {
+            return Err(pyo3::exceptions::PyTypeError::new_err("unhashable type: 'dict'"));
         }
         Val::Py(o) => {
             // a str subclass may equal a key
