@@ -1,7 +1,8 @@
 """What the native core (`rules._native`) takes from Python: the policy and the
 calendar as plain data (loaded and validated here, handed over once), and the
 reference engine's own helpers for the rare inputs it leaves to Python (instants
-before 1992 or past 9999, non-ISO date strings, Unicode digits in an id number), so
+before 1992 or past 9999, non-ISO date strings, Unicode digits in an id number, a
+listing term whose years are not a plain int or end outside the years 1-9999), so
 those give exactly what the Python engine gives, errors included."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from rules._reference import (
     LEDGER_ACTOR,
     Check,
     RulesError,
+    term_last_day,
 )
 from rules._reference import _birth_date as birth_date
 from rules._reference import _end_of_day as end_of_day
@@ -53,6 +55,7 @@ __all__ = [
     "local_date",
     "native_calendar",
     "native_policy",
+    "term_last_day",
     "timezone",
     "warn_measure_missing",
 ]

@@ -103,7 +103,14 @@ MEASURES = [
     "MARKET_REGULATION.OFFICER_QUALIFICATION",
 ]
 COURTS = ["闽01", "闽0203", "京01"]
-COURT_NAMES = ["福州市中级人民法院", " 厦门市思明区人民法院 ", "某某人民法院", "闽02"]
+COURT_NAMES = [
+    "福州市中级人民法院",
+    " 厦门市思明区人民法院 ",
+    "某某人民法院",
+    "闽02",
+    "某法院\x1f",
+    "某法院\x85",
+]
 
 # the fields each act type carries that the engine reads (rules/state.py
 # KEPT_PAYLOAD_KEYS, the policy's `where`/`present`/`absent`, the predicates)
@@ -184,7 +191,17 @@ COMMON = [
     "LISTING_DELETED",
 ]
 ACTOR_KINDS = ["COURT", "AGENCY", "PLATFORM", "REPUBLISHER", "DEBTOR", "SYSTEM"]
-ACTOR_CODES = [None, "", *COURTS, "RAILWAY", "CIVIL_AVIATION"]
+ACTOR_CODES = [
+    None,
+    "",
+    *COURTS,
+    "RAILWAY",
+    "CIVIL_AVIATION",
+    "闽01 ",
+    "闽0203\u3000",
+    "x\x1c",
+    "a|b",
+]
 
 ids = st.sampled_from(EVENT_IDS)
 
@@ -283,7 +300,7 @@ def field_values(name: str, base: date) -> st.SearchStrategy[Any]:
         "refers_to": ids,
         "to_agency": st.sampled_from(["RAILWAY", "CIVIL_AVIATION", "", None]),
         "to_court": st.sampled_from(COURT_NAMES),
-        "republisher": st.sampled_from(["baidu", "qichacha", ""]),
+        "republisher": st.sampled_from(["baidu", "qichacha", "", "q\u2028", "q|x"]),
         "legal_basis": st.sampled_from(["某法第一条", "", None]),
         "retention_until": st.one_of(
             st.sampled_from(["2030-01-01", "", None]), st.dates(FIRST, LAST)
@@ -439,6 +456,7 @@ class Scenario:
     jurisdiction: str
     explicit: int  # 0: defaults, 1: default objects given, 2: a layered calendar
     steps: list[Step] = field(default_factory=list)
+    variant: int = -1  # index of a policy variant (-1: the packaged policy)
 
 
 @st.composite
@@ -453,6 +471,9 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         )
     )
     scenario = Scenario(jurisdiction, draw(st.sampled_from([0, 0, 0, 1, 2])))
+    if rare(draw, 4):
+        scenario.variant = draw(st.integers(0, len(VARIANTS) - 1))
+        scenario.explicit = draw(st.sampled_from([1, 2]))
     story = Story(base, jurisdiction)
     applied = 0
     for _ in range(draw(st.integers(1, 30))):
@@ -469,8 +490,12 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             scenario.steps.append(Step("tick", at=draw(instants(base))))
         elif roll < 90:
             scenario.steps.append(Step("advance", at=draw(instants(base))))
-        elif roll < 95:
+        elif roll < 93:
             scenario.steps.append(Step("round_trip"))
+        elif roll < 95:
+            scenario.steps.append(
+                Step(draw(st.sampled_from(["reload_v1", "reload_no_term"])))
+            )
         else:
             scenario.steps.append(Step("check"))
     return scenario
@@ -494,7 +519,93 @@ def _layered_calendar() -> LegalCalendar:
     )
 
 
+def _policy_variants(count: int) -> list[Policy]:
+    """Policies made from the packaged rule sets with rules changed at random
+    (fixed seeds): other limits and units (months, zero), other obligors, report
+    modes, answer_required, no_period, per_measure, forbidden acts, excepted
+    jurisdictions, responsible fields, matches and dates in force; paths the
+    packaged policy does not take. A variant that does not validate is skipped."""
+    import random
+    from importlib import resources
+
+    import yaml
+
+    from rules.policy import PolicyError, RuleSetFile, build_policy
+
+    folder = resources.files("rules").joinpath("policy")
+    texts = sorted(
+        (e.name, e.read_text("utf-8"))
+        for e in folder.iterdir()
+        if e.name.endswith(".yaml")
+    )
+    variants: list[Policy] = []
+    for index in range(count * 3):
+        if len(variants) == count:
+            break
+        rng = random.Random(index)
+        files = []
+        for _, text in texts:
+            data = yaml.safe_load(text)
+            if rng.random() < 0.2:
+                data["effective_from"] = date(2013 + rng.randrange(12), 1, 1)
+            if rng.random() < 0.15:
+                data["effective_to"] = date(2018 + rng.randrange(10), 6, 30)
+            for rule in data["rules"]:
+                _mutate(rule, rng)
+            files.append(data)
+        try:
+            variants.append(build_policy(RuleSetFile.model_validate(f) for f in files))
+        except (PolicyError, ValueError):
+            continue
+    return variants
+
+
+def _mutate(rule: dict[str, Any], rng: Any) -> None:
+    if rng.random() < 0.3:
+        rule["limit"] = {
+            "value": rng.choice([0, 1, 2, 3, 6, 10, 30]),
+            "unit": rng.choice(["CALENDAR_DAYS", "WORKING_DAYS", "MONTHS"]),
+        }
+    if rng.random() < 0.15:
+        rule["obligor"] = rng.choice(["AUTHORITY", "PARTY"])
+    if rng.random() < 0.15:
+        rule["report"] = rng.choice(["ALWAYS", "VIOLATIONS"])
+    if rng.random() < 0.1:
+        rule["answer_required"] = rng.random() < 0.5
+    if rng.random() < 0.05 and rule["kind"] == "DEADLINE":
+        rule["no_period"] = True
+    if rng.random() < 0.1:
+        rule["per_measure"] = rng.random() < 0.5
+    if rng.random() < 0.1:
+        rule["forbidden_acts"] = rng.sample(
+            ["SANCTION_ENFORCED", "REGISTRATION_REFUSED", "LISTING_PUBLISHED"], 2
+        )
+    if rng.random() < 0.08:
+        rule["except_jurisdictions"] = ["CN-35"]
+    if rng.random() < 0.1:
+        rule["responsible"] = rng.choice(["COURT", "AGENCY", "REPUBLISHER", "DEBTOR"])
+        rule["responsible_field"] = rng.choice(
+            [None, "to_court", "to_agency", "republisher", "reason"]
+        )
+    if rng.random() < 0.1 and rule["kind"] == "ACT_CHECK":
+        rule["response"] = rng.choice(["ACT", "NONE"])
+    for key in ("opens", "met_by"):
+        for match in rule.get(key, ()):
+            if rng.random() < 0.1:
+                match["same_measure"] = True
+            if rng.random() < 0.1:
+                match["refers_to_trigger"] = True
+            if rng.random() < 0.05:
+                match["guard"] = rng.choice(
+                    [
+                        "listing_in_force",
+                        "second_search_after_current_procedure_terminated",
+                    ]
+                )
+
+
 POLICY: Policy = default_policy()
+VARIANTS = _policy_variants(6)
 LAYERED = _layered_calendar()
 
 
@@ -526,14 +637,15 @@ class Stop(Exception):
 
 
 class FuzzPair:
-    def __init__(self, explicit: int) -> None:
+    def __init__(self, explicit: int, variant: int = -1) -> None:
         self.ref: PyListingState | None = None
         self.nat: ListingState | None = None
         self.kw: dict[str, Any] = {}
+        policy = POLICY if variant < 0 else VARIANTS[variant]
         if explicit == 1:
-            self.kw = {"policy": POLICY, "calendar": _calendar.default_calendar()}
+            self.kw = {"policy": policy, "calendar": _calendar.default_calendar()}
         elif explicit == 2:
-            self.kw = {"policy": POLICY, "calendar": LAYERED}
+            self.kw = {"policy": policy, "calendar": LAYERED}
         self.applied: list[LedgerEvent] = []
 
     def both(self, a: Callable[[], Any], b: Callable[[], Any], what: str) -> Any:
@@ -642,9 +754,42 @@ class FuzzPair:
         self.nat = ListingState.from_dict(json.loads(tb))
         self.check_state()
 
+    def reload(self, change: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        """Both engines load the same older form of the reference's state."""
+        if self.ref is None:
+            return
+        ref_state = self.ref
+        ok, text = _outcome(lambda: json.dumps(ref_state.to_dict()))
+        if not ok:
+            return
+        self.ref = PyListingState.from_dict(change(json.loads(text)))
+        self.nat = ListingState.from_dict(change(json.loads(text)))
+        self.check_state()
+
+
+def to_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """The state as version 1 stored it (a flag or signature per emitted outcome),
+    as tests/test_rules_native.py builds it."""
+    v1: dict[str, Any] = {}
+    for key, slot in data["emitted"].items():
+        kind = key.split("|", 1)[0]
+        if kind in ("S", "O"):
+            v1[key] = "1"
+        elif kind == "V":
+            v1[key] = slot[1]
+        elif kind == "M":
+            v1[key] = f"{slot[1]}|{slot[2]}"
+    return {**data, "v": 1, "emitted": v1}
+
+
+def without_term_expires(data: dict[str, Any]) -> dict[str, Any]:
+    """The state as stored before `fold["term_expires"]` existed."""
+    data["fold"].pop("term_expires", None)
+    return data
+
 
 def run(scenario: Scenario) -> None:
-    pair = FuzzPair(scenario.explicit)
+    pair = FuzzPair(scenario.explicit, scenario.variant)
     try:
         for step in scenario.steps:
             if step.op == "apply":
@@ -662,6 +807,10 @@ def run(scenario: Scenario) -> None:
                 pair.advance(step.at)
             elif step.op == "round_trip":
                 pair.round_trip()
+            elif step.op == "reload_v1":
+                pair.reload(to_v1)
+            elif step.op == "reload_no_term":
+                pair.reload(without_term_expires)
             else:
                 pair.check_state()
         pair.check_state()
@@ -753,6 +902,39 @@ REGRESSIONS: dict[str, Scenario] = {
                     "SANCTION_ENFORCED",
                     "2020-01-01T10:00:00+08:00",
                     {"measure_code": {"a": 1}},
+                ),
+            )
+        ],
+    ),
+    # listing_term.years whose last day falls past the C int `date()` takes (an
+    # Avro int can be that large): the reference raises OverflowError from
+    # term_last_day, the core took it for "no term"
+    "term_years_past_c_int": Scenario(
+        "CN",
+        0,
+        steps=[
+            Step(
+                "apply",
+                _event(
+                    "E1",
+                    "LISTING_DECISION_MADE",
+                    "2018-01-01T10:00:00+08:00",
+                    {"listing_term": {"years": 2**31 - 1}},
+                ),
+            )
+        ],
+    ),
+    "term_years_float_past_c_long": Scenario(
+        "CN",
+        0,
+        steps=[
+            Step(
+                "apply",
+                _event(
+                    "E1",
+                    "LISTING_DECISION_MADE",
+                    "2018-01-01T10:00:00+08:00",
+                    {"listing_term": {"years": 1e20}},
                 ),
             )
         ],

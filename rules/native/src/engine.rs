@@ -491,34 +491,41 @@ pub fn term_last_day(py: Python<'_>, decided_on: Day, years: &Val, expires: &Val
     if !(years.truthy(py)? || expires.truthy(py)?) {
         return Ok(None);
     }
-    let result: PyResult<Day> = (|| {
-        if expires.truthy(py)? {
-            let text = expires.py_str(py)?;
+    if expires.truthy(py)? {
+        let day = expires.py_str(py).and_then(|text| {
             let head: String = text.chars().take(10).collect();
-            return cal::iso_date_str(py, &head);
-        }
-        let n: i64 = match years {
-            Val::Int(i) => *i,
-            Val::Bool(b) => *b as i64,
-            Val::None => 0,
-            _ => {
-                let obj = years.to_py(py)?;
-                let as_int = rt(py).builtin_int.bind(py).call1((obj,))?;
-                match as_int.extract::<i64>() {
-                    Ok(i) => i,
-                    Err(_) => return Err(pyo3::exceptions::PyValueError::new_err("year is out of range")),
-                }
-            }
+            cal::iso_date_str(py, &head)
+        });
+        return match day {
+            Ok(d) => Ok(Some(d)),
+            Err(err) if is_type_or_value_error(py, &err) => Ok(None),
+            Err(err) => Err(err),
         };
-        let months = n
-            .checked_mul(12)
-            .ok_or_else(|| pyo3::exceptions::PyValueError::new_err("year is out of range"))?;
-        cal::add_months(decided_on, months)
-    })();
-    match result {
-        Ok(d) => Ok(Some(d)),
-        Err(err) if is_type_or_value_error(py, &err) => Ok(None),
-        Err(err) => Err(err),
+    }
+    // the years of a plain int whose last day is a date; anything else (a float, a
+    // string, a year past 9999, one past the C int that `date()` raises
+    // OverflowError for) is left to the reference's own function
+    let n: Option<i64> = match years {
+        Val::Int(i) => Some(*i),
+        Val::Bool(b) => Some(*b as i64),
+        _ => None,
+    };
+    if let Some(day) = n
+        .and_then(|n| n.checked_mul(12))
+        .and_then(|months| cal::add_months(decided_on, months).ok())
+    {
+        return Ok(Some(day));
+    }
+    let r = rt(py);
+    let day = r.term_last_day.bind(py).call1((
+        cal::date_obj(py, decided_on)?,
+        years.to_py(py)?,
+        expires.to_py(py)?,
+    ))?;
+    if day.is_none() {
+        Ok(None)
+    } else {
+        Ok(Some(cal::day_of(&day)?))
     }
 }
 
