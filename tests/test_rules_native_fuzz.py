@@ -939,6 +939,32 @@ REGRESSIONS: dict[str, Scenario] = {
             )
         ],
     ),
+    # a retention period that is a list: `_iso_date` is an lru_cache, so the
+    # reference fails on hashing it ("unhashable type: 'list'"), not in
+    # date.fromisoformat
+    "retention_until_unhashable": Scenario(
+        "CN",
+        0,
+        [
+            Step(
+                "apply", _event("E1", "LISTING_DECISION_MADE", "2018-01-01T10:00+08:00")
+            ),
+            Step(
+                "apply",
+                _event(
+                    "E2",
+                    "SANCTION_RETAINED",
+                    "2018-01-04T10:00+08:00",
+                    {
+                        "measure_code": "RAILWAY.TRAIN_RESTRICTION",
+                        "retention_until": ["2020-01-01"],
+                    },
+                    kind="AGENCY",
+                    code="RAILWAY",
+                ),
+            ),
+        ],
+    ),
 }
 
 

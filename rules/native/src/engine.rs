@@ -1856,7 +1856,12 @@ fn sanction_event(st: &StateData, cause: &Cause, change: &Change, key: &str, cx:
     if change.until.truthy(py)? {
         let day = match &change.until {
             Val::Str(s) => cal::iso_date_str(py, s)?,
-            other => cal::iso_date_obj(py, other.to_py(py)?.bind(py))?,
+            other => {
+                // `_iso_date` is cached: an unhashable value fails on the hash
+                let obj = other.to_py(py)?;
+                obj.bind(py).hash()?;
+                cal::iso_date_obj(py, obj.bind(py))?
+            }
         };
         d.set_item(pyo3::intern!(py, "retained_until"), cal::date_obj(py, day)?)?;
     } else {
