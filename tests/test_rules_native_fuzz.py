@@ -276,7 +276,11 @@ def listing_terms(draw: st.DrawFn, base: date) -> Any:
     term: dict[str, Any] = {}
     years: Any = draw(st.sampled_from([None, None, 0, 1, 2, 3, 5]))
     if rare(draw, 10):
-        years = draw(st.sampled_from(["2", "2.5", 2.5, True, -1, 9000, "x"]))
+        years = draw(
+            st.sampled_from(
+                ["2", "2.5", 2.5, True, -1, 9000, "x", 2**31 - 1, -(2**31), 1e20]
+            )
+        )
     term["years"] = years
     expires = None
     roll = draw(st.integers(0, 9))
@@ -454,7 +458,8 @@ class Step:
 @dataclass
 class Scenario:
     jurisdiction: str
-    explicit: int  # 0: defaults, 1: default objects given, 2: a layered calendar
+    # 0: defaults, 1: default objects given, 2/3: a calendar with other layers
+    explicit: int
     steps: list[Step] = field(default_factory=list)
     variant: int = -1  # index of a policy variant (-1: the packaged policy)
 
@@ -470,10 +475,10 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             st.sampled_from(_BOUNDARIES + _HOLIDAYS[::3] + _WORKDAYS),
         )
     )
-    scenario = Scenario(jurisdiction, draw(st.sampled_from([0, 0, 0, 1, 2])))
+    scenario = Scenario(jurisdiction, draw(st.sampled_from([0, 0, 0, 1, 2, 3])))
     if rare(draw, 4):
         scenario.variant = draw(st.integers(0, len(VARIANTS) - 1))
-        scenario.explicit = draw(st.sampled_from([1, 2]))
+        scenario.explicit = draw(st.sampled_from([1, 2, 3]))
     story = Story(base, jurisdiction)
     applied = 0
     for _ in range(draw(st.integers(1, 30))):
@@ -604,9 +609,31 @@ def _mutate(rule: dict[str, Any], rng: Any) -> None:
                 )
 
 
+def _override_calendar() -> LegalCalendar:
+    """National layers for years the package covers (they win over it) and for the
+    first provisional years, and a regional layer for another province."""
+    return LegalCalendar(
+        {
+            "version": "fuzz-override",
+            "national": {
+                2020: {"holidays": ["2020-01-02", "2020-06-01"], "workdays": []},
+                2026: {"holidays": ["2026-12-30"], "workdays": ["2026-12-26"]},
+                2027: {"holidays": ["2027-01-01", "2027-01-04"]},
+                2028: {},
+            },
+            "regions": {
+                "CN-11": {"holidays": ["2019-03-01", "2024-07-01"], "workdays": []},
+                "CN-35": {"workdays": ["2017-05-06", "2021-01-02"]},
+            },
+        },
+        "fuzz",
+    )
+
+
 POLICY: Policy = default_policy()
 VARIANTS = _policy_variants(6)
 LAYERED = _layered_calendar()
+OVERRIDE = _override_calendar()
 
 
 class Diverged(AssertionError):
@@ -633,7 +660,8 @@ def _refused_id(exc: BaseException) -> bool:
 
 
 class Stop(Exception):
-    """Both engines refused the step the same way: the scenario ends there."""
+    """Both engines refused the step the same way: the scenario goes on from the
+    state stored before it, as the processor does (processors/core.py), or ends."""
 
 
 class FuzzPair:
@@ -646,7 +674,10 @@ class FuzzPair:
             self.kw = {"policy": policy, "calendar": _calendar.default_calendar()}
         elif explicit == 2:
             self.kw = {"policy": policy, "calendar": LAYERED}
+        elif explicit == 3:
+            self.kw = {"policy": policy, "calendar": OVERRIDE}
         self.applied: list[LedgerEvent] = []
+        self.saved: str | None = ""  # "": no state yet; None: not storable
 
     def both(self, a: Callable[[], Any], b: Callable[[], Any], what: str) -> Any:
         ok_a, ra = _outcome(a)
@@ -680,6 +711,7 @@ class FuzzPair:
         )
         self.same_events(a, b, f"apply {event.event_id} {event.event_type} now={now}")
         self.applied.append(event)
+        self.save()
 
     def advance(self, at: datetime) -> None:
         if self.ref is None:
@@ -693,6 +725,27 @@ class FuzzPair:
             f"advance {at}",
         )
         self.same_events(a, b, f"advance {at}")
+        self.save()
+
+    def save(self) -> None:
+        """Keep the state as the processor stores it after a step."""
+        ref_state = self.ref
+        assert ref_state is not None
+        ok, text = _outcome(lambda: json.dumps(ref_state.to_dict()))
+        self.saved = text if ok else None
+
+    def restore(self) -> bool:
+        """After a refused event the processor drops the (maybe half-updated) state
+        and loads the one it stored: both engines go on from the same stored state
+        (False if there is none to load)."""
+        if self.saved is None:
+            return False
+        if self.saved == "":
+            self.ref = self.nat = None
+            return True
+        self.ref = PyListingState.from_dict(json.loads(self.saved))
+        self.nat = ListingState.from_dict(json.loads(self.saved))
+        return True
 
     def check_state(self) -> None:
         if self.ref is None:
@@ -790,29 +843,15 @@ def without_term_expires(data: dict[str, Any]) -> dict[str, Any]:
 
 def run(scenario: Scenario) -> None:
     pair = FuzzPair(scenario.explicit, scenario.variant)
+    refused = 0
+    for step in scenario.steps:
+        try:
+            do(pair, scenario, step)
+        except Stop:
+            refused += 1
+            if refused > 3 or not pair.restore():
+                return
     try:
-        for step in scenario.steps:
-            if step.op == "apply":
-                assert step.event is not None
-                pair.apply(step.event, step.at)
-            elif step.op == "redeliver":
-                if pair.applied:
-                    event = pair.applied[step.index % len(pair.applied)]
-                    pair.apply(event, None)
-            elif step.op == "tick":
-                assert step.at is not None
-                pair.apply(tick(LISTING, scenario.jurisdiction, step.at), None)
-            elif step.op == "advance":
-                assert step.at is not None
-                pair.advance(step.at)
-            elif step.op == "round_trip":
-                pair.round_trip()
-            elif step.op == "reload_v1":
-                pair.reload(to_v1)
-            elif step.op == "reload_no_term":
-                pair.reload(without_term_expires)
-            else:
-                pair.check_state()
         pair.check_state()
         for at in (
             datetime(2031, 12, 31, 16, tzinfo=UTC),
@@ -822,6 +861,30 @@ def run(scenario: Scenario) -> None:
         pair.round_trip()
     except Stop:
         return
+
+
+def do(pair: FuzzPair, scenario: Scenario, step: Step) -> None:
+    if step.op == "apply":
+        assert step.event is not None
+        pair.apply(step.event, step.at)
+    elif step.op == "redeliver":
+        if pair.applied:
+            event = pair.applied[step.index % len(pair.applied)]
+            pair.apply(event, None)
+    elif step.op == "tick":
+        assert step.at is not None
+        pair.apply(tick(LISTING, scenario.jurisdiction, step.at), None)
+    elif step.op == "advance":
+        assert step.at is not None
+        pair.advance(step.at)
+    elif step.op == "round_trip":
+        pair.round_trip()
+    elif step.op == "reload_v1":
+        pair.reload(to_v1)
+    elif step.op == "reload_no_term":
+        pair.reload(without_term_expires)
+    else:
+        pair.check_state()
 
 
 _settings = settings(
