@@ -377,6 +377,7 @@ def events(draw: st.DrawFn, story: Story) -> LedgerEvent:
     drawn = story.drawn
     roll = draw(st.integers(0, 99))
     answerable = [e for e in drawn if e.event_type in ANSWERS]
+    trigger: LedgerEvent | None = None
     if not drawn and roll < 70:
         etype = "LISTING_DECISION_MADE"
     elif answerable and roll < 40:  # an answer to an earlier act
@@ -407,6 +408,10 @@ def events(draw: st.DrawFn, story: Story) -> LedgerEvent:
         event_id = f"E{len(drawn)}"
     source = draw(st.sampled_from([event_id, event_id, None, f"S-{event_id}"]))
     occurred_at = draw(instants(base))
+    if trigger is not None and trigger.occurred_at.tzinfo and not rare(draw, 4):
+        # most answers come after what they answer, within the period or late
+        late = timedelta(days=draw(st.integers(0, 20)), hours=draw(st.integers(0, 23)))
+        occurred_at = trigger.occurred_at + late
     if rare(draw, 200):
         occurred_at = occurred_at.replace(tzinfo=None)  # naive: refused
     seq = draw(st.one_of(st.none(), st.integers(0, 3)))
