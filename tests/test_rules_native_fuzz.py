@@ -454,7 +454,7 @@ class Step:
                 f"{e.actor.code} payload={dict(e.payload)!r} now={self.at})"
             )
         if self.op == "redeliver":
-            return f"redeliver(#{self.index})"
+            return f"redeliver(#{self.index} now={self.at})"
         if self.op in ("tick", "advance"):
             return f"{self.op}({self.at.isoformat() if self.at else None})"
         return f"{self.op}()"
@@ -495,7 +495,11 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             scenario.steps.append(Step("apply", draw(events(story)), now))
             applied += 1
         elif roll < 72:
-            scenario.steps.append(Step("redeliver", index=draw(st.integers(0, 99))))
+            # a redelivery, now and then with a later clock (`now=`)
+            at = draw(instants(base)) if rare(draw, 4) else None
+            scenario.steps.append(
+                Step("redeliver", at=at, index=draw(st.integers(0, 99)))
+            )
         elif roll < 82:
             scenario.steps.append(Step("tick", at=draw(instants(base))))
         elif roll < 90:
@@ -875,7 +879,7 @@ def do(pair: FuzzPair, scenario: Scenario, step: Step) -> None:
     elif step.op == "redeliver":
         if pair.applied:
             event = pair.applied[step.index % len(pair.applied)]
-            pair.apply(event, None)
+            pair.apply(event, step.at)
     elif step.op == "tick":
         assert step.at is not None
         pair.apply(tick(LISTING, scenario.jurisdiction, step.at), None)
