@@ -18,7 +18,8 @@ Compared after every step: the derived events (repr and ==); after some steps an
 the end, the state (`to_dict()` repr, JSON, `to_json()`), the check rows, `next_due`,
 `has_open` and the term expiry, as tests/test_rules_native.py's `Pair` does.
 
-FUZZ_EXAMPLES sets the number of scenarios (default 300, derandomized for CI);
+FUZZ_EXAMPLES sets the number of scenarios (default 800, derandomized for CI:
+about 20 s);
 FUZZ_SEED makes a longer local run random (e.g. FUZZ_EXAMPLES=5000 FUZZ_SEED=1);
 FUZZ_SHRINK=0 reports a failure as found, without shrinking it.
 """
@@ -48,7 +49,7 @@ from rules.cli import tick
 from rules.policy import Policy, default_policy
 from rules.state import ListingState, PyListingState
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "800"))
 SEED = os.environ.get("FUZZ_SEED")
 SHRINK = os.environ.get("FUZZ_SHRINK", "1") != "0"
 
