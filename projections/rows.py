@@ -290,8 +290,8 @@ def entities_of(fact: Fact) -> list[Entity]:
 
 def effective(kind: str, fact: Fact) -> str:
     """Effective instant of the event for this entity kind: a missed deadline's
-    violation from the end of its due day (24:00 Asia/Shanghai), whenever the clock
-    or the late answer revealed it."""
+    violation from the end of its due day (24:00 Asia/Shanghai), whenever the clock,
+    the late answer or a forbidden act done after that day revealed it."""
     if kind == SANCTION and fact.payload.get("since"):
         return _instant(fact, "since")
     if kind == OBLIGATION and fact.event_type == DEADLINE_VIOLATED:
@@ -299,7 +299,22 @@ def effective(kind: str, fact: Fact) -> str:
         due_at = (p.get("obligation") or {}).get("due_at")
         if due_at and p.get("detected_by") in ("TICK", "ANSWER"):
             return iso(datetime.fromisoformat(str(due_at)))
+        if due_at and p.get("detected_by") == "STATE":
+            return min(iso(datetime.fromisoformat(str(due_at))), fact.occurred_at)
     return fact.occurred_at
+
+
+def _revealed_later(kind: str, fact: Fact) -> bool:
+    """A violation in effect from the end of its due day that a forbidden act done
+    after that day revealed (an agency enforcing a measure it had to release): it
+    reads as missed with no answer from the due day, and as the forbidden act from
+    the act on, two versions of one event, so the projector recomputes its entity."""
+    return (
+        kind == OBLIGATION
+        and fact.event_type == DEADLINE_VIOLATED
+        and fact.payload.get("detected_by") == "STATE"
+        and effective(kind, fact) < fact.occurred_at
+    )
 
 
 # At one effective instant an obligation's outcomes fold opened -> violated -> met, so
@@ -609,11 +624,12 @@ def shown_violation(s: Mapping[str, Any]) -> dict[str, Any] | None:
     answer", no actual date) until the late answer took effect, then answered late
     on that day. So the same acts give the same rows however their recording and
     the clock ticks interleaved; a forbidden act (STATE) or an act check reads as
-    the engine found it."""
+    the engine found it, from the act on (see `_before_the_act`)."""
     v, a, ob = s["violation"], s["answer"], s["obligation"] or {}
     if v is None:
         return None
-    if v["detected_by"] not in ("TICK", "ANSWER") or not ob.get("due_at"):
+    detected = "TICK" if s.get("before_act") else v["detected_by"]
+    if detected not in ("TICK", "ANSWER") or not ob.get("due_at"):
         return {k: v[k] for k in ("detected_by", "response_event", "actual_date",
                                   "reason")}  # fmt: skip
     rule, due = ob.get("rule_id"), ob.get("due_date")
@@ -738,7 +754,8 @@ def timeline(
     versions (valid_from, valid_to, row); plus the final state and last instant."""
     versions: list[tuple[str, dict[str, Any]]] = []
     state: dict[str, Any] | None = None
-    for fact in sorted(facts, key=lambda f: effective_key(kind, f)):
+    facts_sorted = sorted(facts, key=lambda f: effective_key(kind, f))
+    for fact in facts_sorted:
         state = fold(kind, key, state, fact)
         instant = effective(kind, fact)
         if versions and versions[-1][0] == instant:
@@ -747,6 +764,9 @@ def timeline(
             versions.append((instant, state))
     if kind == OBLIGATION:
         versions = _withdrawn_from_the_start(versions)
+        for fact in facts_sorted:
+            if _revealed_later(kind, fact):
+                versions = _before_the_act(versions, fact)
 
     result: dict[str, list[tuple[str, str | None, Row]]] = {}
     for table in KIND_TABLES[kind]:
@@ -789,6 +809,25 @@ def _withdrawn_from_the_start(
                 instant, version = out[i]
                 out[i] = (instant, {**version, "answer": answer})
         end = start
+    return out
+
+
+def _before_the_act(
+    versions: list[tuple[str, dict[str, Any]]], fact: Fact
+) -> list[tuple[str, dict[str, Any]]]:
+    """The versions of a `_revealed_later` violation: from the due day until the
+    forbidden act, the violation reads as missed with no answer (as a clock tick
+    in that time would have found it); from the act on, as the act."""
+    act_at, out = fact.occurred_at, []
+    for i, (instant, version) in enumerate(versions):
+        v = version.get("violation")
+        if instant < act_at and v is not None and v["event_id"] == fact.event_id:
+            out.append((instant, {**version, "before_act": True}))
+            following = versions[i + 1][0] if i + 1 < len(versions) else None
+            if following is None or following > act_at:
+                out.append((act_at, version))
+        else:
+            out.append((instant, version))
     return out
 
 
@@ -835,13 +874,15 @@ def in_order(kind: str, fs: FoldState | None, fact: Fact) -> bool:
     """Whether the fact comes after every known event of the entity in both orders
     and changes only what follows it (a withdrawal changes what came before it)."""
     if fs is None:
-        return True
+        return not _revealed_later(kind, fact)
     return _follows(kind, fs.instant, fs.know, fact)
 
 
 def _follows(kind: str, instant: str | None, know: KnowKey | None, fact: Fact) -> bool:
     """`in_order` after a state whose last fact took effect at `instant` and was
     learnt at `know`."""
+    if _revealed_later(kind, fact):
+        return False
     if instant is None or know is None:
         return True
     if _is_withdrawal(kind, fact):

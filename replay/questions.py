@@ -159,8 +159,10 @@ def missed_deadlines(
     responsible_kind: str | None = None,
     responsible_code: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Violations whose due date (or, for state conditions, whose offending act)
-    falls in [since, until], with the rule, its source and the events."""
+    """Violations of the authorities (courts, agencies, republishers) whose due
+    date (or, for state conditions, whose offending act) falls in [since, until],
+    with the rule, its source and the events. A party's own period (a debtor who
+    objected after the 10 days) is no one's missed deadline, as in `accountability`."""
     query = sql.SQL(
         """
         SELECT v.responsible_kind, v.responsible_code, v.rule_id, v.rule_source,
@@ -168,6 +170,7 @@ def missed_deadlines(
                v.actual_date, v.verdict, v.detected_by, v.reason
         FROM {s}.violations v
         WHERE NOT v.withdrawn
+          AND v.obligor <> 'PARTY'
           AND coalesce(v.due_date, v.actual_date,
                        (v.triggered_at AT TIME ZONE 'Asia/Shanghai')::date)
               BETWEEN %(since)s AND %(until)s

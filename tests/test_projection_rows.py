@@ -265,6 +265,91 @@ def test_an_unanswered_tick_violation_leaves_the_obligation_violated() -> None:
     )
 
 
+def _rows_at(
+    history: list[HistoryRow], table: str, t: datetime
+) -> list[dict[str, Any]]:
+    """The rows of `table` in effect at `t`, as now believed."""
+    return [
+        dict(zip(COLUMNS[table], h.row, strict=True))
+        for h in history
+        if h.table == table
+        and h.known_to is None
+        and h.valid_from <= rows.iso(t)
+        and (h.valid_to is None or rows.iso(t) < h.valid_to)
+    ]
+
+
+def _missed_then(detected_by: str, act_day: int, known: int) -> Fact:
+    return fact(
+        DEADLINE_VIOLATED, act_day, known,
+        {
+            "obligation": obligation(), "verdict": "VIOLATION",
+            "detected_by": detected_by,
+            "response_event": "E20" if detected_by == "STATE" else None,
+            "actual_date": (T0 + timedelta(days=act_day)).date().isoformat(),
+            "reason": "forbidden act" if detected_by == "STATE" else "overdue",
+        },
+        actor=LEDGER, event_id=f"V-{detected_by}",
+    )  # fmt: skip
+
+
+def test_a_deadline_missed_before_a_forbidden_act_revealed_it_stands_from_its_day() -> (
+    None
+):
+    """Due 2020-01-09; the engine learns of the miss only from a forbidden act on
+    day 10 (an agency enforcing what it had to release), with no clock tick between.
+    The violation is in effect from the end of the due day, as a tick would have
+    shown it (no answer) until the act, and as the act from then on; the same rows
+    whether the facts arrive together or one by one."""
+    ob = obligation()
+    key = (ob["obligation_id"],)
+    opened = fact(DEADLINE_OPENED, 0, 1, {"obligation": ob}, actor=LEDGER)
+    by_act = _missed_then("STATE", 10, 2)
+    day5, day11 = T0 + timedelta(days=5), T0 + timedelta(days=11)
+
+    whole = replay_in_batches(rows.OBLIGATION, key, [[opened, by_act]])
+    for arrival in ([[opened], [by_act]], [[by_act], [opened]], [[by_act]]):
+        alone = replay_in_batches(rows.OBLIGATION, key, arrival)
+        if len(arrival) == 2:
+            assert as_set(alone) == as_set(whole), arrival
+        shown = _rows_at(alone, "violations", day5)
+        assert shown == _rows_at(whole, "violations", day5), arrival
+    assert _rows_at(whole, "violations", T0 + timedelta(days=3)) == []
+    (before_act,) = _rows_at(whole, "violations", day5)
+    assert (before_act["detected_by"], before_act["response_event"]) == ("TICK", None)
+    assert before_act["actual_date"] is None
+    (from_act,) = _rows_at(whole, "violations", day11)
+    assert (from_act["detected_by"], from_act["response_event"]) == ("STATE", "E20")
+    (owed,) = _rows_at(whole, "obligations", day5)
+    assert owed["status"] == "VIOLATED"
+
+    # a clock tick on day 5 would have given the same rows up to the act
+    by_tick = replay_in_batches(
+        rows.OBLIGATION, key, [[opened], [_missed_then("TICK", 5, 2)]]
+    )
+    for table in ("violations", "obligations"):
+        skip = {"violated_event", "last_event"}
+        assert [
+            {k: v for k, v in r.items() if k not in skip}
+            for r in _rows_at(whole, table, day5)
+        ] == [
+            {k: v for k, v in r.items() if k not in skip}
+            for r in _rows_at(by_tick, table, day5)
+        ], table
+
+
+def test_a_forbidden_act_within_the_period_is_a_violation_from_the_act() -> None:
+    ob = obligation()
+    key = (ob["obligation_id"],)
+    opened = fact(DEADLINE_OPENED, 0, 1, {"obligation": ob}, actor=LEDGER)
+    within = replay_in_batches(
+        rows.OBLIGATION, key, [[opened, _missed_then("STATE", 2, 2)]]
+    )
+    assert _rows_at(within, "violations", T0 + timedelta(days=1)) == []
+    (row,) = _rows_at(within, "violations", T0 + timedelta(days=2, hours=1))
+    assert (row["detected_by"], row["response_event"]) == ("STATE", "E20")
+
+
 def _act_check_outcome(order: list[str], days: dict[str, int]) -> dict[str, Any]:
     """Fold an act check's violation and compliant answer given in `order`."""
     ob = obligation(limit_value=None, limit_unit=None, due_date=None, due_at=None)

@@ -166,6 +166,16 @@ def _content(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k not in skip}
 
 
+def _differences(
+    live: list[dict[str, Any]], replayed: list[dict[str, Any]]
+) -> list[tuple[Any, ...]]:
+    """The (row number, column, live value, replayed value) of rows that differ."""
+    out: list[tuple[Any, ...]] = [("rows", len(live), len(replayed))]
+    for i, (a, b) in enumerate(zip(live, replayed, strict=False)):
+        out += [(i, k, a.get(k), b.get(k)) for k in sorted(a) if a.get(k) != b.get(k)]
+    return out
+
+
 @pytest.mark.parametrize(
     "until",
     [
@@ -174,8 +184,11 @@ def _content(row: dict[str, Any]) -> dict[str, Any]:
         datetime(2024, 4, 13, 12, tzinfo=SHANGHAI),
         # after LC-038's expiry deletion fell due (2020-10-09), before the next tick
         datetime(2020, 10, 20, tzinfo=SHANGHAI),
+        # after LC-035's flight ban was due for release (2021-11-26), before the
+        # enforcement after shielding that revealed the miss (12-09), no tick between
+        datetime(2021, 12, 1, 12, tzinfo=SHANGHAI),
     ],
-    ids=["at-a-tick", "between-ticks-2024", "between-ticks-2020"],
+    ids=["at-a-tick", "between-ticks-2024", "between-ticks-2020", "before-the-act"],
 )
 def test_replay_until_an_instant_equals_the_live_as_of_view(
     live: Any, until: datetime
@@ -194,7 +207,8 @@ def test_replay_until_an_instant_equals_the_live_as_of_view(
             replay_rows = [
                 _content(r) for r in as_of(conn, table, at=until, schema=rebuilt)
             ]
-            assert live_rows == replay_rows, table
+            differences = _differences(live_rows, replay_rows)
+            assert live_rows == replay_rows, (table, differences)
             assert live_rows or table == "violations"
         # and the cut is real: the live tables know more than the replay until MIDDLE
         count = "SELECT count(*) FROM {}.obligations"
@@ -448,10 +462,11 @@ def test_figures_count_the_obligations_due_in_the_period_exactly(
 ) -> None:
     """LC-024: 闽0203's three shield/revoke deadlines fall on 2024-04-12 (answered
     late on the 15th). They count on that day and on no other day of April; the
-    days of a month add up to the month; a debtor's periods are not counted."""
+    days of a month add up to the month; a debtor's periods are not counted, nor
+    listed as missed deadlines."""
     from datetime import date, timedelta
 
-    from replay.questions import accountability
+    from replay.questions import accountability, missed_deadlines
 
     replay(published, pg_schema, fresh=True)
 
@@ -473,6 +488,13 @@ def test_figures_count_the_obligations_due_in_the_period_exactly(
         assert sum(r["obligations_due"] for r in april) == month["obligations_due"]
         every = accountability(conn, pg_schema, date(2014, 1, 1), date(2026, 12, 31))
         assert every and all(r["responsible_kind"] != "DEBTOR" for r in every)
+        # nor are they missed deadlines, though the debtor's late objection is a
+        # check of the sample (OUT_OF_TIME) with its row in violations
+        missed = missed_deadlines(conn, pg_schema, date(2014, 1, 1), date(2026, 12, 31))
+        assert missed and all(r["responsible_kind"] != "DEBTOR" for r in missed)
+        party = "SELECT count(*) FROM {}.violations WHERE obligor = 'PARTY'"
+        late_objections = conn.execute(party.format(f'"{pg_schema}"')).fetchone()
+        assert late_objections is not None and late_objections[0] > 0
 
 
 def test_what_the_worker_would_dead_letter_is_kept_in_the_replays_schema(
