@@ -16,7 +16,6 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Annotated, Any, Literal, NotRequired, Required
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -253,13 +252,21 @@ def _jurisdiction(value: Any) -> Any:
     return value
 
 
+# Beijing time under its IANA names: China's courts keep it, and the rules count
+# every day and deadline in it (to 24:00 Asia/Shanghai) whatever a record says.
+BEIJING_TIME_ZONES = frozenset(
+    {"Asia/Shanghai", "Asia/Chongqing", "Asia/Chungking", "Asia/Harbin", "PRC"}
+)
+
+
 def _timezone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    if value not in BEIJING_TIME_ZONES:
         raise _fail(
-            "timezone", "an IANA time zone name such as Asia/Shanghai"
-        ) from None
+            "timezone",
+            "Asia/Shanghai (Beijing time, which the courts keep and in which every"
+            " deadline ends at 24:00); acts may still give their instants with any"
+            " offset",
+        )
     return value
 
 

@@ -259,6 +259,8 @@ BAD_LIFECYCLES = [
     ),
     ("unknown_payload_field", "events.5.payload.colour", "red", "Extra inputs"),
     ("bad_jurisdiction", "jurisdiction", "Fujian", "should match pattern"),
+    ("foreign_time_zone", "timezone", "America/New_York", "Asia/Shanghai (Beijing"),
+    ("unknown_time_zone", "timezone", "Mars/Olympus", "Asia/Shanghai (Beijing"),
     ("bad_case_number", "case_number", "闽01执3142号", "a case number such as"),
     (
         "measure_of_no_agency",
