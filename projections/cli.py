@@ -345,10 +345,11 @@ def query(
     rows show instants in UTC.
 
     Violations the engine withdrew are left out unless --include-withdrawn.
-    Exit status 2: invalid input; 4: could not answer (database unreachable,
-    schema missing or not built)."""
+    Exit status 2: invalid input (a --listing the schema has no event of); 4: could
+    not answer (database unreachable, schema missing or not built)."""
     from projections.check import NotProjected, projected_as_of
     from projections.query import as_of as run_query
+    from projections.query import listing_known
 
     settings = _settings()
     with database_errors(settings.postgres_url, [schema]):
@@ -371,6 +372,15 @@ def query(
             except ValueError as exc:
                 typer.echo(f"error: {exc}", err=True)
                 raise typer.Exit(EXIT_USAGE) from exc
+            empty = listing is not None and not found
+            if empty and not listing_known(conn, str(listing), table, schema):
+                typer.echo(
+                    f"error: --listing {listing!r}: no event of that listing in schema"
+                    f" {schema!r}; expected a listing id as `shixin audit history`"
+                    " and the rows show it (case number|masked id)",
+                    err=True,
+                )
+                raise typer.Exit(EXIT_USAGE)
     withdrawn = 0
     for row in found:
         if as_json:

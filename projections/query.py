@@ -69,3 +69,21 @@ def as_of(
     with conn.cursor() as cur:
         cur.execute(query, {"at": at, "known": known_at, "listing": listing_id})
         return [dict(zip(columns, r, strict=True)) for r in cur.fetchall()]
+
+
+def listing_known(
+    conn: psycopg.Connection, listing_id: str, table: str, schema: str = DEFAULT_SCHEMA
+) -> bool:
+    """Whether the schema knows the listing at all (an event of it, or a version
+    of `table`'s rows at any time): an empty answer about a listing it does not know
+    is a mistyped id, not a listing with nothing to show."""
+    if table not in SUBJECTS:
+        raise ValueError(
+            f"unknown table {table!r}: expected one of {', '.join(SUBJECTS)}"
+        )
+    query = sql.SQL(
+        "SELECT EXISTS (SELECT 1 FROM {schema}.events WHERE listing_id = %(l)s) "
+        "OR EXISTS (SELECT 1 FROM {schema}.{table} WHERE listing_id = %(l)s)"
+    ).format(schema=sql.Identifier(schema), table=sql.Identifier(f"{table}_history"))
+    row = conn.execute(query, {"l": listing_id}).fetchone()
+    return bool(row and row[0])

@@ -497,6 +497,35 @@ def test_query_command_marks_withdrawn_violations(
     assert all(r["valid_from"].endswith("+00:00") for r in rows)  # UTC, any host TZ
 
 
+def test_query_of_a_listing_the_schema_does_not_know_is_refused(
+    violations: str, pg_conninfo: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An empty answer is given for a listing the schema knows (by an event or a
+    row version); an unknown id is a mistyped one, exit 2 naming it."""
+    from typer.testing import CliRunner
+
+    from shixin.cli import app
+    from shixin.settings import get_settings
+
+    monkeypatch.setenv("DATABASE_URL", pg_conninfo)
+    get_settings.cache_clear()
+    args = ["query", "violations", "--schema", violations, "--as-of", AT.isoformat()]
+    try:
+        answers = {
+            listing: CliRunner().invoke(app, [*args, "--listing", listing])
+            for listing in ("L-V", "L-1", "L-NOSUCH")
+        }
+    finally:
+        get_settings.cache_clear()
+    assert answers["L-V"].exit_code == 0, answers["L-V"].output
+    assert "O-STANDING" in answers["L-V"].stdout
+    assert answers["L-1"].exit_code == 0, answers["L-1"].output
+    assert answers["L-1"].stdout.splitlines()[-1] == "(0 rows)"
+    refused = answers["L-NOSUCH"]
+    assert refused.exit_code == 2
+    assert "--listing 'L-NOSUCH': no event of that listing" in refused.output
+
+
 @pytest.mark.parametrize(
     ("given", "refused"),
     [
