@@ -82,16 +82,16 @@ def check_copartitioned(settings: Settings, topics: Sequence[str]) -> int:
 
 
 @contextmanager
-def _offsets_consumer(settings: Settings) -> Iterator[Any]:
-    """A consumer that only reads offsets (never joins a group), closed on exit: a
-    client left open until the interpreter exits can crash librdkafka's threads."""
+def _offsets_consumer(
+    settings: Settings, group: str = "shixin-processors-end-offsets"
+) -> Iterator[Any]:
+    """A consumer of `group` that only reads offsets (it never subscribes, so it
+    never joins the group), closed on exit: a client left open until the
+    interpreter exits can crash librdkafka's threads."""
     from confluent_kafka import Consumer
 
     consumer = Consumer(
-        client_config(
-            settings,
-            {"group.id": "shixin-processors-end-offsets", "enable.auto.commit": False},
-        )
+        client_config(settings, {"group.id": group, "enable.auto.commit": False})
     )
     try:
         yield consumer
@@ -194,45 +194,47 @@ def committed_offsets(
 ) -> dict[tuple[str, int], int | None]:
     """The offsets `group` has committed for `partitions` (None: never committed).
 
-    Read with the admin API (no consumer joins the group), so a worker can learn at
-    assignment where its partitions were left without touching faust internals.
+    Read by a consumer of the group that never subscribes (it does not join the
+    group), so a worker can learn at assignment where its partitions were left
+    without touching faust internals.
+
+    Not with the admin API (`AdminClient.list_consumer_group_offsets`): when the
+    broker answers its OffsetFetch with NOT_COORDINATOR or COORDINATOR_NOT_AVAILABLE,
+    as a broker does while it creates and loads `__consumer_offsets` (the first
+    group request on a fresh broker), librdkafka (2.16.0 at least) asks the
+    client's consumer group to look for the coordinator again, and an admin
+    client has none: a NULL dereference on one of librdkafka's threads kills the
+    process with SIGSEGV (librdkafka#5040). A consumer has its group, and reports
+    those errors, which are retried here.
     """
-    from confluent_kafka import (
-        ConsumerGroupTopicPartitions,
-        KafkaException,
-        TopicPartition,
-    )
-    from confluent_kafka.admin import AdminClient
+    from confluent_kafka import KafkaException, TopicPartition
 
     if not partitions:
         return {}
-    # log_level 4: librdkafka's info lines (purged background events) are noise
-    admin = AdminClient(client_config(settings, {"log_level": 4}))
-    group_partitions = ConsumerGroupTopicPartitions(
-        group, [TopicPartition(topic, partition) for topic, partition in partitions]
-    )
 
     def request(timeout: float) -> Any:
-        futures = admin.list_consumer_group_offsets(
-            [group_partitions], request_timeout=timeout
+        result = consumer.committed(
+            [TopicPartition(topic, partition) for topic, partition in partitions],
+            timeout=timeout,
         )
-        result = futures[group].result()
-        for tp in result.topic_partitions:
+        for tp in result:
             if tp.error is not None and is_transient(tp.error):
                 raise KafkaException(tp.error)
         return result
 
     # a coordinator that has just started answers COORDINATOR_LOAD_IN_PROGRESS
-    # until it has read the group's offsets: retried, not a failure
+    # (or NOT_COORDINATOR) until it has read the group's offsets: retried, not a
+    # failure
     doing = f"cannot read the committed offsets of group {group!r}"
-    try:
-        result = retrying(settings, doing, request)
-    except KafkaException as exc:
-        raise StartupError(
-            f"{doing} from Kafka at {settings.bootstrap_servers}: {error_text(exc)}"
-        ) from exc
+    with _offsets_consumer(settings, group) as consumer:
+        try:
+            result = retrying(settings, doing, request)
+        except KafkaException as exc:
+            raise StartupError(
+                f"{doing} from Kafka at {settings.bootstrap_servers}: {error_text(exc)}"
+            ) from exc
     found: dict[tuple[str, int], int | None] = dict.fromkeys(partitions)
-    for tp in result.topic_partitions:
+    for tp in result:
         if tp.error is not None:
             raise StartupError(
                 f"committed offset of group {group!r} for {tp.topic}/{tp.partition}: "

@@ -139,56 +139,50 @@ def test_any_other_error_propagates_at_once(clock: Clock) -> None:
     assert len(timeouts) == 1 and clock.slept == []
 
 
-# committed_offsets, with a fake admin client
+# committed_offsets, with a fake consumer
 
 
-class FakeFuture:
-    def __init__(self, outcome: Any) -> None:
-        self.outcome = outcome
-
-    def result(self) -> Any:
-        if isinstance(self.outcome, BaseException):
-            raise self.outcome
-        return self.outcome
-
-
-class FakeAdmin:
-    """An AdminClient whose group offsets requests give `outcomes` in turn."""
+class FakeConsumer:
+    """A Consumer whose committed-offsets requests give `outcomes` in turn."""
 
     outcomes: Iterator[Any] = iter(())
     calls = 0
+    closed = 0
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
 
-    def list_consumer_group_offsets(
-        self, requests: list[Any], request_timeout: float
-    ) -> dict[str, FakeFuture]:
-        FakeAdmin.calls += 1
-        return {requests[0].group_id: FakeFuture(next(FakeAdmin.outcomes))}
+    def committed(self, partitions: list[Any], timeout: float) -> Any:
+        FakeConsumer.calls += 1
+        assert self.config["group.id"] == GROUP
+        outcome = next(FakeConsumer.outcomes)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def close(self) -> None:
+        FakeConsumer.closed += 1
 
 
 def offsets(*found: tuple[str, int, int]) -> Any:
-    from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+    from confluent_kafka import TopicPartition
 
-    return ConsumerGroupTopicPartitions(
-        GROUP, [TopicPartition(t, p, offset) for t, p, offset in found]
-    )
+    return [TopicPartition(t, p, offset) for t, p, offset in found]
 
 
 @pytest.fixture
-def admin(monkeypatch: pytest.MonkeyPatch) -> type[FakeAdmin]:
-    import confluent_kafka.admin
+def consumer(monkeypatch: pytest.MonkeyPatch) -> type[FakeConsumer]:
+    import confluent_kafka
 
-    monkeypatch.setattr(confluent_kafka.admin, "AdminClient", FakeAdmin)
-    FakeAdmin.calls = 0
-    return FakeAdmin
+    monkeypatch.setattr(confluent_kafka, "Consumer", FakeConsumer)
+    FakeConsumer.calls = FakeConsumer.closed = 0
+    return FakeConsumer
 
 
 def test_committed_offsets_wait_for_a_coordinator_still_loading(
-    clock: Clock, admin: type[FakeAdmin]
+    clock: Clock, consumer: type[FakeConsumer]
 ) -> None:
-    admin.outcomes = iter(
+    consumer.outcomes = iter(
         [
             kafka_error(KafkaError.COORDINATOR_LOAD_IN_PROGRESS),
             kafka_error(KafkaError.NOT_COORDINATOR),
@@ -197,26 +191,30 @@ def test_committed_offsets_wait_for_a_coordinator_still_loading(
     )
     found = checks.committed_offsets(SETTINGS, GROUP, PARTITIONS)
     assert found == {("shixin.court-events", 0): 42, ("shixin.court-events", 1): None}
-    assert admin.calls == 3
+    assert consumer.calls == 3
+    assert consumer.closed == 1
 
 
 def test_committed_offsets_of_a_coordinator_that_never_loads_name_group_and_broker(
-    clock: Clock, admin: type[FakeAdmin]
+    clock: Clock, consumer: type[FakeConsumer]
 ) -> None:
-    admin.outcomes = iter([kafka_error(KafkaError.COORDINATOR_LOAD_IN_PROGRESS)] * 1000)
+    loading = kafka_error(KafkaError.COORDINATOR_LOAD_IN_PROGRESS)
+    consumer.outcomes = iter([loading] * 1000)
     with pytest.raises(KafkaUnavailable) as raised:
         checks.committed_offsets(SETTINGS, GROUP, PARTITIONS)
     message = str(raised.value)
     assert "cannot read the committed offsets of group 'shixin.processors'" in message
     assert "Kafka at broker-1:9092" in message
     assert clock.now - 1000.0 == pytest.approx(broker.RETRY_SECONDS)
+    assert consumer.closed == 1
 
 
 def test_committed_offsets_refused_for_good_is_a_startup_error(
-    clock: Clock, admin: type[FakeAdmin]
+    clock: Clock, consumer: type[FakeConsumer]
 ) -> None:
-    admin.outcomes = iter([kafka_error(KafkaError.GROUP_AUTHORIZATION_FAILED)])
+    consumer.outcomes = iter([kafka_error(KafkaError.GROUP_AUTHORIZATION_FAILED)])
     with pytest.raises(checks.StartupError, match="group 'shixin.processors' from "
                        "Kafka at broker-1:9092"):  # fmt: skip
         checks.committed_offsets(SETTINGS, GROUP, PARTITIONS)
-    assert admin.calls == 1
+    assert consumer.calls == 1
+    assert consumer.closed == 1
