@@ -271,12 +271,19 @@ def commit_log_starts(settings: Settings, group: str, topics: Sequence[str]) -> 
         group, [TopicPartition(topic, p, starts[(topic, p)]) for topic, p in never]
     )
 
-    def alter(timeout: float) -> None:
+    def alter(timeout: float) -> Any:
         futures = admin.alter_consumer_group_offsets([request], request_timeout=timeout)
-        futures[group].result()
+        result = futures[group].result()
+        # an error of one partition comes back in the result, not raised
+        for tp in result.topic_partitions:
+            if tp.error is not None and is_transient(tp.error):
+                raise KafkaException(tp.error)
+        return result
 
     try:
-        retrying(settings, f"cannot commit log starts of group {group!r}", alter)
+        result = retrying(
+            settings, f"cannot commit log starts of group {group!r}", alter
+        )
     except (KafkaException, KafkaUnavailable) as exc:
         # e.g. the group has members: they committed already
         logger.warning(
@@ -286,8 +293,18 @@ def commit_log_starts(settings: Settings, group: str, topics: Sequence[str]) -> 
             exc,
         )
         return 0
-    logger.info("committed log starts group=%s partitions=%d", group, len(never))
-    return len(never)
+    refused = [tp for tp in result.topic_partitions if tp.error is not None]
+    for tp in refused:
+        logger.warning(
+            "cannot commit the log start group=%s topic=%s partition=%d error=%s",
+            group,
+            tp.topic,
+            tp.partition,
+            error_text(tp.error),
+        )
+    done = len(result.topic_partitions) - len(refused)
+    logger.info("committed log starts group=%s partitions=%d", group, done)
+    return done
 
 
 def log_starts(

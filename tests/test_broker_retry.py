@@ -218,3 +218,74 @@ def test_committed_offsets_refused_for_good_is_a_startup_error(
         checks.committed_offsets(SETTINGS, GROUP, PARTITIONS)
     assert consumer.calls == 1
     assert consumer.closed == 1
+
+
+# commit_log_starts, with a fake admin client
+
+
+class FakeAdmin:
+    """An AdminClient whose offset changes answer `answers` in turn: a list of
+    (partition, error code or None) per call."""
+
+    answers: Iterator[list[tuple[int, int | None]]] = iter(())
+    calls = 0
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+
+    def alter_consumer_group_offsets(self, requests: list[Any], **_: Any) -> Any:
+        from concurrent.futures import Future
+        from types import SimpleNamespace
+
+        FakeAdmin.calls += 1
+        (request,) = requests
+        # TopicPartition's error is read-only: stand-ins with the same attributes
+        parts = [
+            SimpleNamespace(
+                topic="shixin.court-events",
+                partition=partition,
+                offset=0,
+                error=None if code is None else KafkaError(code),
+            )
+            for partition, code in next(FakeAdmin.answers)
+        ]
+        future: Future[Any] = Future()
+        future.set_result(SimpleNamespace(topic_partitions=parts))
+        return {request.group_id: future}
+
+
+@pytest.fixture
+def admin(monkeypatch: pytest.MonkeyPatch) -> type[FakeAdmin]:
+    import confluent_kafka.admin
+
+    monkeypatch.setattr(confluent_kafka.admin, "AdminClient", FakeAdmin)
+    monkeypatch.setattr(
+        checks, "end_offsets", lambda s, t: dict.fromkeys(PARTITIONS, 9)
+    )
+    monkeypatch.setattr(checks, "committed_offsets", lambda s, g, p: dict.fromkeys(p))
+    monkeypatch.setattr(checks, "log_starts", lambda s, p: dict.fromkeys(p, 0))
+    FakeAdmin.calls = 0
+    return FakeAdmin
+
+
+def test_log_starts_a_partition_refused_are_not_counted_as_committed(
+    clock: Clock, admin: type[FakeAdmin], caplog: pytest.LogCaptureFixture
+) -> None:
+    """An error of one partition comes back inside the admin API's result, not
+    raised: a transient one is retried, one for good is named, and neither is
+    counted as committed."""
+    loading = KafkaError.COORDINATOR_LOAD_IN_PROGRESS
+    refused = KafkaError.GROUP_AUTHORIZATION_FAILED
+    admin.answers = iter([[(0, loading), (1, None)], [(0, refused), (1, None)]])
+    with caplog.at_level("WARNING", logger="processors.checks"):
+        done = checks.commit_log_starts(SETTINGS, GROUP, ["shixin.court-events"])
+    assert done == 1
+    assert admin.calls == 2
+    assert "topic=shixin.court-events partition=0" in caplog.text
+
+
+def test_log_starts_all_committed_are_counted(
+    clock: Clock, admin: type[FakeAdmin]
+) -> None:
+    admin.answers = iter([[(0, None), (1, None)]])
+    assert checks.commit_log_starts(SETTINGS, GROUP, ["shixin.court-events"]) == 2
