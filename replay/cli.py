@@ -172,9 +172,26 @@ def _show(title: str, rows: list[dict[str, Any]], as_json: bool) -> None:
     table = Table(title=title, show_lines=False)
     for column in rows[0]:
         table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*("" if v is None else str(_plain(v)) for v in row.values()))
-    console.print(table)
+    cells = [
+        ["" if v is None else str(_plain(v)) for v in row.values()] for row in rows
+    ]
+    for row_cells in cells:
+        table.add_row(*row_cells)
+    unbounded = console.options.update_width(1 << 20)  # the table's own width
+    if console.measure(table, options=unbounded).maximum <= console.width:
+        console.print(table)
+        return
+    # too wide for the terminal: a table folded into it would cut every id and
+    # instant into pieces; one block per row, "column  value", reads whole
+    console.print(f"[bold]{title}[/bold] ({len(rows)} rows)")
+    for number, row_cells in enumerate(cells, start=1):
+        block = Table.grid(padding=(0, 2))
+        block.add_column(style="bold")
+        block.add_column(overflow="fold")
+        for column, cell in zip(rows[0], row_cells, strict=True):
+            block.add_row(column, cell)
+        console.print(f"[dim]{number}[/dim]")
+        console.print(block)
 
 
 def replay_command(
