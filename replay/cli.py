@@ -190,7 +190,7 @@ def _show(title: str, rows: list[dict[str, Any]], as_json: bool) -> None:
         block.add_column(overflow="fold")
         for column, cell in zip(rows[0], row_cells, strict=True):
             block.add_row(column, cell)
-        console.print(f"[dim]{number}[/dim]")
+        console.print(f"[dim]#{number}[/dim]")
         console.print(block)
 
 
