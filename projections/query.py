@@ -68,7 +68,27 @@ def as_of(
     )
     with conn.cursor() as cur:
         cur.execute(query, {"at": at, "known": known_at, "listing": listing_id})
-        return [dict(zip(columns, r, strict=True)) for r in cur.fetchall()]
+        found = [dict(zip(columns, r, strict=True)) for r in cur.fetchall()]
+    if table == "obligations":
+        for row in found:
+            row["status"] = status_at(row, at)
+    return found
+
+
+LAPSED = "LAPSED"
+
+
+def status_at(row: dict[str, Any], at: datetime) -> str:
+    """An obligation's status at `at`: as stored, except a party's own period (a
+    debtor's right to object) left unused past its due day, which is LAPSED, not
+    OPEN: no one owes an answer to it, and the engine reports nothing for it (a
+    later use of it is OUT_OF_TIME from that act)."""
+    status = str(row["status"])
+    due_at = row.get("due_at")
+    if status == "OPEN" and row.get("obligor") == "PARTY" and due_at is not None:
+        if due_at <= at:
+            return LAPSED
+    return status
 
 
 def listing_known(

@@ -291,12 +291,17 @@ def entities_of(fact: Fact) -> list[Entity]:
 def effective(kind: str, fact: Fact) -> str:
     """Effective instant of the event for this entity kind: a missed deadline's
     violation from the end of its due day (24:00 Asia/Shanghai), whenever the clock,
-    the late answer or a forbidden act done after that day revealed it."""
+    the late answer or a forbidden act done after that day revealed it; a party's
+    late act (OUT_OF_TIME) from the act."""
     if kind == SANCTION and fact.payload.get("since"):
         return _instant(fact, "since")
     if kind == OBLIGATION and fact.event_type == DEADLINE_VIOLATED:
         p = fact.payload
         due_at = (p.get("obligation") or {}).get("due_at")
+        if (p.get("obligation") or {}).get("obligor") == "PARTY":
+            # a party's period (a debtor's right to object) that lapsed is no one's
+            # failure: its late act is OUT_OF_TIME from the act, not from the due day
+            return fact.occurred_at
         if due_at and p.get("detected_by") in ("TICK", "ANSWER"):
             return iso(datetime.fromisoformat(str(due_at)))
         if due_at and p.get("detected_by") == "STATE":

@@ -338,6 +338,42 @@ def test_a_deadline_missed_before_a_forbidden_act_revealed_it_stands_from_its_da
         ], table
 
 
+def test_a_partys_late_act_is_out_of_time_from_the_act_not_from_its_due_day() -> None:
+    """A debtor's 10-day period to ask for correction, due 2020-01-09, used on day
+    14: a lapsed right until the application, OUT_OF_TIME from it (LC-045; a replay
+    --until a day between gives the same), never a violation from the due day."""
+    ob = obligation(
+        obligation_id="L1|FJ2016.CORRECTION_APPLY_10D|E04",
+        rule_id="FJ2016.CORRECTION_APPLY_10D",
+        obligor="PARTY",
+        responsible_kind="DEBTOR",
+        limit_value=10,
+        limit_unit="CALENDAR_DAYS",
+    )
+    key = (ob["obligation_id"],)
+    late = {
+        "obligation": ob, "verdict": "OUT_OF_TIME", "detected_by": "ANSWER",
+        "response_event": "E20", "actual_date": "2020-01-20", "reason": "late",
+    }  # fmt: skip
+    met = {
+        "obligation": ob, "response_event": "E20",
+        "answered_at": rows.iso(T0 + timedelta(days=14)), "verdict": "OUT_OF_TIME",
+        "late": True,
+    }  # fmt: skip
+    history = replay_in_batches(
+        rows.OBLIGATION,
+        key,
+        [[fact(DEADLINE_OPENED, 0, 1, {"obligation": ob}, actor=LEDGER)],
+         [fact(DEADLINE_VIOLATED, 14, 2, late, actor=LEDGER),
+          fact(DEADLINE_MET, 14, 3, met, actor=LEDGER)]],
+    )  # fmt: skip
+    assert _rows_at(history, "violations", T0 + timedelta(days=10)) == []
+    (owed,) = _rows_at(history, "obligations", T0 + timedelta(days=10))
+    assert owed["status"] == "OPEN"
+    (row,) = _rows_at(history, "violations", T0 + timedelta(days=14, hours=1))
+    assert (row["verdict"], row["response_event"]) == ("OUT_OF_TIME", "E20")
+
+
 def test_a_forbidden_act_within_the_period_is_a_violation_from_the_act() -> None:
     ob = obligation()
     key = (ob["obligation_id"],)
@@ -581,3 +617,17 @@ def test_a_measure_is_not_active_once_the_listing_term_has_ended(
 ) -> None:
     today = date(2020, 7, 1)
     assert is_active(listing_state, sanction_state, basis, until, today, term) is active
+
+
+def test_a_partys_period_left_unused_past_its_day_reads_lapsed_not_open() -> None:
+    from projections.query import status_at
+
+    due_at = datetime(2021, 8, 16, 16, tzinfo=UTC)  # 2021-08-16 24:00 Shanghai
+    party = {"status": "OPEN", "obligor": "PARTY", "due_at": due_at}
+    court = {**party, "obligor": "AUTHORITY"}
+    before, after = due_at - timedelta(seconds=1), due_at
+    assert status_at(party, before) == "OPEN"
+    assert status_at(party, after) == "LAPSED"
+    assert status_at(court, after) == "OPEN"  # the clock tick decides that one
+    assert status_at({**party, "status": "LATE"}, after) == "LATE"
+    assert status_at({**party, "due_at": None}, after) == "OPEN"

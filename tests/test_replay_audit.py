@@ -187,8 +187,17 @@ def _differences(
         # after LC-035's flight ban was due for release (2021-11-26), before the
         # enforcement after shielding that revealed the miss (12-09), no tick between
         datetime(2021, 12, 1, 12, tzinfo=SHANGHAI),
+        # after LC-045's debtor's 10 days to ask for correction ended (2021-08-16),
+        # before the late application (08-20)
+        datetime(2021, 8, 17, tzinfo=SHANGHAI),
     ],
-    ids=["at-a-tick", "between-ticks-2024", "between-ticks-2020", "before-the-act"],
+    ids=[
+        "at-a-tick",
+        "between-ticks-2024",
+        "between-ticks-2020",
+        "before-the-act",
+        "a-lapsed-party-period",
+    ],  # fmt: skip
 )
 def test_replay_until_an_instant_equals_the_live_as_of_view(
     live: Any, until: datetime
