@@ -55,7 +55,11 @@ def listing_history(
     ).format(sql.Identifier(schema))
     rows = _rows(conn, query, {"listing": listing_id, "derived": derived})
     if not rows:
-        raise LookupError(f"no events for listing {listing_id!r} in schema {schema!r}")
+        raise LookupError(
+            f"no events for listing {listing_id!r} in schema {schema!r}; expected a"
+            " listing id as the query rows show it (case number|masked id, e.g."
+            " （2021）闽0206执654号|3502061973****2157)"
+        )
     return rows
 
 

@@ -455,3 +455,19 @@ def test_the_audit_and_the_check_agree_on_organisations(
         (*key(m.listing_id, m.measure_code, m.role, m.bound_as), m.stale_reason)
         for m in found.stale
     ]  # fmt: skip
+
+
+def test_the_history_of_a_listing_and_of_an_unknown_id(
+    conn: psycopg.Connection, pg_schema: str
+) -> None:
+    from replay.questions import listing_history
+
+    project(conn, pg_schema, termed_listing())
+    history = listing_history(conn, pg_schema, "L-Q")
+    took_effect = [row["took_effect"] for row in history]
+    assert history and took_effect == sorted(took_effect)
+    assert not any(row["derived"] for row in history)
+    with pytest.raises(LookupError) as raised:
+        listing_history(conn, pg_schema, "L-NOSUCH")
+    assert "'L-NOSUCH'" in str(raised.value)
+    assert "case number|masked id" in str(raised.value)
