@@ -190,8 +190,10 @@ def _first_duplicate(
 
 
 def detect_kind(obj: dict[str, Any]) -> str | None:
-    """`lifecycle` or `listing` from the keys of one record; None if neither."""
-    if "events" in obj and "lifecycle_id" in obj:
+    """`lifecycle` or `listing` from the keys of one record; None if neither. A
+    record with either key of a lifecycle is one (a listing has neither), so a
+    lifecycle missing the other is told what it misses."""
+    if "events" in obj or "lifecycle_id" in obj:
         return LIFECYCLE
     if "case_number" in obj and ("debtor_name" in obj or "platform_record_id" in obj):
         return LISTING

@@ -844,3 +844,15 @@ def test_legal_orders_are_accepted() -> None:
     record["events"][1]["at"] = "2016-12-15T00:00:00+08:00"  # filed 08:39 that day
     events, errors = parse_line("lifecycle", record, "x.jsonl:1")
     assert errors == [] and len(events) == len(record["events"]) + 1
+
+
+def test_a_lifecycle_missing_its_events_is_told_so() -> None:
+    from producers.inputs import LIFECYCLE, detect_kind
+
+    record = _lifecycle()
+    del record["events"]
+    assert detect_kind(record) == LIFECYCLE
+    events, errors = parse_line("lifecycle", record, "lifecycles.jsonl:1")
+    assert events == []
+    assert [e.field for e in errors] == ["events"], errors
+    assert "required" in errors[0].expected.lower()
