@@ -173,7 +173,8 @@ def publish_file(
                 report.records += 1
                 messages, problems = _messages(record, topics, limit)
                 if not problems:
-                    problems = _contradictions(record, messages, seen)
+                    where = f"{path}:{record.line}"
+                    problems = _contradictions(record, messages, seen, where)
                     if problems:
                         messages = []
                 if not problems and producing and publisher is not None:
@@ -263,12 +264,14 @@ def _messages(
 
 
 def _contradictions(
-    record: InputRecord, messages: list[Message], seen: Seen
+    record: InputRecord, messages: list[Message], seen: Seen, where: str
 ) -> list[Reject]:
     """An act read before by this run (the same event id, in this file or an
     earlier one) that this record says otherwise: a retry gives the same message,
     anything else would be ignored by the rules engine (it keeps the first), so
-    the record is rejected."""
+    the record is rejected. So is a record giving a platform record id that this
+    run read for another listing (one published record is one listing). `where`
+    is the record's file and line."""
     for _, event, message in messages:
         before = seen.get(hash(event.event_id))
         if before is not None and before[0] != hash(message.value):
@@ -284,6 +287,30 @@ def _contradictions(
                     "the same act unchanged, or a correcting act of its own",
                 )
             ]
+    platform_ids = {
+        (event.payload["platform_record_id"], event.listing_id)
+        for _, event, _ in messages
+        if event.payload.get("platform_record_id") is not None
+    }
+    for platform_id, listing in sorted(platform_ids, key=str):
+        owner = seen.get(hash(("platform_record_id", platform_id)))
+        if owner is not None and owner[0] != hash(listing):
+            return [
+                Reject(
+                    record.line,
+                    record.record_id,
+                    "platform_record_id",
+                    str(platform_id),
+                    f"platform record {platform_id} was read from {owner[1]};"
+                    f" expected a platform record id of this listing ({listing})"
+                    " alone",
+                )
+            ]
+    for platform_id, listing in platform_ids:
+        seen.setdefault(
+            hash(("platform_record_id", platform_id)),
+            (hash(listing), f"{where} for listing {listing}"),
+        )
     return []
 
 

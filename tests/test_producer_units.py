@@ -684,3 +684,47 @@ def test_an_empty_file_is_said_to_be_empty(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "empty file" in result.stdout and " ok " not in result.stdout
+
+
+def test_a_platform_record_id_of_another_listing_is_rejected(tmp_path: Path) -> None:
+    """One published record is one listing: a second listing giving a platform
+    record id the run read for another is rejected naming both; the listing's own
+    lifecycle (the same listing) and a repeat of the same record are not."""
+    first, second = (json.loads(line) for line in _listing_lines(2))
+    second["platform_record_id"] = first["platform_record_id"]
+    lifecycle = next(
+        json.loads(line)
+        for line in _lifecycle_lines(46)
+        if json.loads(line).get("platform_record_id") is not None
+    )
+    path = tmp_path / "listings.jsonl"
+    path.write_text(
+        "\n".join(
+            json.dumps(r, ensure_ascii=False) for r in (first, second, first, lifecycle)
+        )
+        + "\n",  # fmt: skip
+        "utf-8",
+    )
+    report = publish_file(path, settings=SETTINGS, publisher=None)
+    (reject,) = _rejects(path)
+    assert report.rejected == 1
+    assert (reject["line"], reject["field"]) == ("2", "platform_record_id")
+    assert reject["value"] == str(first["platform_record_id"])
+    assert f"{path}:1 for listing" in reject["reason"]
+
+
+def test_the_samples_give_each_platform_record_id_to_one_listing(
+    tmp_path: Path,
+) -> None:
+    """The bundled listings and lifecycles, read in one run, share platform record
+    ids only between a listing and its own lifecycle: nothing is refused."""
+    from producers.publish import publish_files
+
+    copies = []
+    for name in ("listings.jsonl", "lifecycles.jsonl"):
+        copy = tmp_path / name
+        copy.write_bytes((REPO / "data" / name).read_bytes())
+        copies.append(copy)
+    reports = publish_files(copies, settings=SETTINGS, dry_run=True)
+    assert [r.rejected for r in reports] == [0, 0]
+    assert sum(r.records for r in reports) == 346
