@@ -213,14 +213,12 @@ def committed_offsets(
         return {}
 
     def request(timeout: float) -> Any:
-        result = consumer.committed(
-            [TopicPartition(topic, partition) for topic, partition in partitions],
-            timeout=timeout,
+        return _transient_raised(
+            consumer.committed(
+                [TopicPartition(topic, partition) for topic, partition in partitions],
+                timeout=timeout,
+            )
         )
-        for tp in result:
-            if tp.error is not None and is_transient(tp.error):
-                raise KafkaException(tp.error)
-        return result
 
     # a coordinator that has just started answers COORDINATOR_LOAD_IN_PROGRESS
     # (or NOT_COORDINATOR) until it has read the group's offsets: retried, not a
@@ -242,6 +240,18 @@ def committed_offsets(
             )
         found[(tp.topic, tp.partition)] = tp.offset if tp.offset >= 0 else None
     return found
+
+
+def _transient_raised(partitions: list[Any]) -> list[Any]:
+    """`partitions` as a request answered them; an error of one partition comes
+    back in the answer, not raised: a transient one is raised so that `retrying`
+    repeats the request."""
+    from confluent_kafka import KafkaException
+
+    for tp in partitions:
+        if tp.error is not None and is_transient(tp.error):
+            raise KafkaException(tp.error)
+    return partitions
 
 
 def commit_log_starts(settings: Settings, group: str, topics: Sequence[str]) -> int:
@@ -274,10 +284,7 @@ def commit_log_starts(settings: Settings, group: str, topics: Sequence[str]) -> 
     def alter(timeout: float) -> Any:
         futures = admin.alter_consumer_group_offsets([request], request_timeout=timeout)
         result = futures[group].result()
-        # an error of one partition comes back in the result, not raised
-        for tp in result.topic_partitions:
-            if tp.error is not None and is_transient(tp.error):
-                raise KafkaException(tp.error)
+        _transient_raised(result.topic_partitions)
         return result
 
     try:

@@ -35,10 +35,7 @@ def as_of(
     Violations the engine withdrew (`withdrawn`: a later-recorded act showed the
     obligation met after all) are no violations: they are left out, as the demo
     report and the audit's `missed` leave them out, unless `include_withdrawn`."""
-    if table not in SUBJECTS:
-        raise ValueError(
-            f"unknown table {table!r}: expected one of {', '.join(SUBJECTS)}"
-        )
+    _subject(table)
     now = datetime.now(UTC)
     at, known_at = at or now, known_at or now
     for name, value in (("--as-of", at), ("--known-at", known_at)):
@@ -75,6 +72,13 @@ def as_of(
     return found
 
 
+def _subject(table: str) -> None:
+    if table not in SUBJECTS:
+        raise ValueError(
+            f"unknown table {table!r}: expected one of {', '.join(SUBJECTS)}"
+        )
+
+
 LAPSED = "LAPSED"
 
 
@@ -85,9 +89,8 @@ def status_at(row: dict[str, Any], at: datetime) -> str:
     later use of it is OUT_OF_TIME from that act)."""
     status = str(row["status"])
     due_at = row.get("due_at")
-    if status == "OPEN" and row.get("obligor") == "PARTY" and due_at is not None:
-        if due_at <= at:
-            return LAPSED
+    if status == "OPEN" and row.get("obligor") == "PARTY" and due_at and due_at <= at:
+        return LAPSED
     return status
 
 
@@ -97,10 +100,7 @@ def listing_known(
     """Whether the schema knows the listing at all (an event of it, or a version
     of `table`'s rows at any time): an empty answer about a listing it does not know
     is a mistyped id, not a listing with nothing to show."""
-    if table not in SUBJECTS:
-        raise ValueError(
-            f"unknown table {table!r}: expected one of {', '.join(SUBJECTS)}"
-        )
+    _subject(table)
     query = sql.SQL(
         "SELECT EXISTS (SELECT 1 FROM {schema}.events WHERE listing_id = %(l)s) "
         "OR EXISTS (SELECT 1 FROM {schema}.{table} WHERE listing_id = %(l)s)"

@@ -297,15 +297,15 @@ def effective(kind: str, fact: Fact) -> str:
         return _instant(fact, "since")
     if kind == OBLIGATION and fact.event_type == DEADLINE_VIOLATED:
         p = fact.payload
-        due_at = (p.get("obligation") or {}).get("due_at")
-        if (p.get("obligation") or {}).get("obligor") == "PARTY":
-            # a party's period (a debtor's right to object) that lapsed is no one's
-            # failure: its late act is OUT_OF_TIME from the act, not from the due day
-            return fact.occurred_at
-        if due_at and p.get("detected_by") in ("TICK", "ANSWER"):
-            return iso(datetime.fromisoformat(str(due_at)))
-        if due_at and p.get("detected_by") == "STATE":
-            return min(iso(datetime.fromisoformat(str(due_at))), fact.occurred_at)
+        ob = p.get("obligation") or {}
+        # a party's period (a debtor's right to object) that lapsed is no one's
+        # failure: its late act is OUT_OF_TIME from the act, not from the due day
+        if ob.get("due_at") and ob.get("obligor") != "PARTY":
+            due = iso(datetime.fromisoformat(str(ob["due_at"])))
+            if p.get("detected_by") in ("TICK", "ANSWER"):
+                return due
+            if p.get("detected_by") == "STATE":
+                return min(due, fact.occurred_at)
     return fact.occurred_at
 
 

@@ -178,13 +178,11 @@ def test_generated_workload_identical() -> None:
     assert steps > LISTINGS * 10
 
 
-def test_version_1_state_loads_identically() -> None:
-    events = adapter_events(records()[0])
-    pair = run_in_order(events)
-    assert pair.ref is not None
-    old = pair.ref.to_dict()
+def to_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """The state as version 1 stored it (a flag or signature per emitted
+    outcome)."""
     v1: dict[str, str] = {}
-    for key, slot in old["emitted"].items():
+    for key, slot in data["emitted"].items():
         kind = key.split("|", 1)[0]
         if kind in ("S", "O"):
             v1[key] = "1"
@@ -192,7 +190,14 @@ def test_version_1_state_loads_identically() -> None:
             v1[key] = slot[1]
         elif kind == "M":
             v1[key] = f"{slot[1]}|{slot[2]}"
-    data = {**old, "v": 1, "emitted": v1}
+    return {**data, "v": 1, "emitted": v1}
+
+
+def test_version_1_state_loads_identically() -> None:
+    events = adapter_events(records()[0])
+    pair = run_in_order(events)
+    assert pair.ref is not None
+    data = to_v1(pair.ref.to_dict())
     a = PyListingState.from_dict(json.loads(json.dumps(data)))
     b = ListingState.from_dict(json.loads(json.dumps(data)))
     assert repr(b.to_dict()) == repr(a.to_dict())

@@ -39,6 +39,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
+from test_rules_native import to_v1
 
 from contract.event import Actor, LedgerEvent
 from rules import _reference as ref
@@ -830,21 +831,6 @@ class FuzzPair:
         self.check_state()
 
 
-def to_v1(data: dict[str, Any]) -> dict[str, Any]:
-    """The state as version 1 stored it (a flag or signature per emitted outcome),
-    as tests/test_rules_native.py builds it."""
-    v1: dict[str, Any] = {}
-    for key, slot in data["emitted"].items():
-        kind = key.split("|", 1)[0]
-        if kind in ("S", "O"):
-            v1[key] = "1"
-        elif kind == "V":
-            v1[key] = slot[1]
-        elif kind == "M":
-            v1[key] = f"{slot[1]}|{slot[2]}"
-    return {**data, "v": 1, "emitted": v1}
-
-
 def without_term_expires(data: dict[str, Any]) -> dict[str, Any]:
     """The state as stored before `fold["term_expires"]` existed."""
     data["fold"].pop("term_expires", None)
@@ -946,97 +932,65 @@ def _event(
     )
 
 
+def _acts(*events: LedgerEvent) -> Scenario:
+    """A scenario of the default policy and calendar applying `events` in turn."""
+    return Scenario("CN", 0, [Step("apply", e) for e in events])
+
+
 REGRESSIONS: dict[str, Scenario] = {
     # a measure code that is a list (or a dict): both raise TypeError with
     # Python's message, which names the type ("unhashable type: 'list'")
-    "enforced_measure_unhashable_list": Scenario(
-        "CN",
-        0,
-        [
-            Step(
-                "apply",
-                _event(
-                    "E1",
-                    "SANCTION_ENFORCED",
-                    "2020-01-01T10:00:00+08:00",
-                    {"measure_code": ["RAILWAY.TRAIN_RESTRICTION"]},
-                ),
-            )
-        ],
+    "enforced_measure_unhashable_list": _acts(
+        _event(
+            "E1",
+            "SANCTION_ENFORCED",
+            "2020-01-01T10:00:00+08:00",
+            {"measure_code": ["RAILWAY.TRAIN_RESTRICTION"]},
+        )
     ),
-    "enforced_measure_unhashable_dict": Scenario(
-        "CN",
-        0,
-        [
-            Step(
-                "apply",
-                _event(
-                    "E1",
-                    "SANCTION_ENFORCED",
-                    "2020-01-01T10:00:00+08:00",
-                    {"measure_code": {"a": 1}},
-                ),
-            )
-        ],
+    "enforced_measure_unhashable_dict": _acts(
+        _event(
+            "E1",
+            "SANCTION_ENFORCED",
+            "2020-01-01T10:00:00+08:00",
+            {"measure_code": {"a": 1}},
+        )
     ),
     # listing_term.years whose last day falls past the C int `date()` takes (an
     # Avro int can be that large): the reference raises OverflowError from
     # term_last_day, the core took it for "no term"
-    "term_years_past_c_int": Scenario(
-        "CN",
-        0,
-        steps=[
-            Step(
-                "apply",
-                _event(
-                    "E1",
-                    "LISTING_DECISION_MADE",
-                    "2018-01-01T10:00:00+08:00",
-                    {"listing_term": {"years": 2**31 - 1}},
-                ),
-            )
-        ],
+    "term_years_past_c_int": _acts(
+        _event(
+            "E1",
+            "LISTING_DECISION_MADE",
+            "2018-01-01T10:00:00+08:00",
+            {"listing_term": {"years": 2**31 - 1}},
+        )
     ),
-    "term_years_float_past_c_long": Scenario(
-        "CN",
-        0,
-        steps=[
-            Step(
-                "apply",
-                _event(
-                    "E1",
-                    "LISTING_DECISION_MADE",
-                    "2018-01-01T10:00:00+08:00",
-                    {"listing_term": {"years": 1e20}},
-                ),
-            )
-        ],
+    "term_years_float_past_c_long": _acts(
+        _event(
+            "E1",
+            "LISTING_DECISION_MADE",
+            "2018-01-01T10:00:00+08:00",
+            {"listing_term": {"years": 1e20}},
+        )
     ),
     # a retention period that is a list: `_iso_date` is an lru_cache, so the
     # reference fails on hashing it ("unhashable type: 'list'"), not in
     # date.fromisoformat
-    "retention_until_unhashable": Scenario(
-        "CN",
-        0,
-        [
-            Step(
-                "apply", _event("E1", "LISTING_DECISION_MADE", "2018-01-01T10:00+08:00")
-            ),
-            Step(
-                "apply",
-                _event(
-                    "E2",
-                    "SANCTION_RETAINED",
-                    "2018-01-04T10:00+08:00",
-                    {
-                        "measure_code": "RAILWAY.TRAIN_RESTRICTION",
-                        "retention_until": ["2020-01-01"],
-                    },
-                    kind="AGENCY",
-                    code="RAILWAY",
-                ),
-            ),
-        ],
+    "retention_until_unhashable": _acts(
+        _event("E1", "LISTING_DECISION_MADE", "2018-01-01T10:00+08:00"),
+        _event(
+            "E2",
+            "SANCTION_RETAINED",
+            "2018-01-04T10:00+08:00",
+            {
+                "measure_code": "RAILWAY.TRAIN_RESTRICTION",
+                "retention_until": ["2020-01-01"],
+            },
+            kind="AGENCY",
+            code="RAILWAY",
+        ),
     ),
 }
 
